@@ -1,0 +1,62 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Debian packages the tests need: Chromium for browser tests, poppler (pdftotext/pdftoppm) and
+# qpdf for PDF checks and benchmarks, Pango for WeasyPrint, sqlite3/psql for benchmark references.
+SYSTEM_PACKAGES := chromium poppler-utils qpdf libpango-1.0-0 libpangoft2-1.0-0 sqlite3 postgresql-client
+
+.PHONY: install run test test-sqlite test-postgres lint bench system-deps clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@$(BIN)/flask --app portal init-instance --port $(PORT)
+	@$(BIN)/flask --app portal db upgrade
+	@echo ""
+	@echo "  The portal is starting on http://127.0.0.1:$(PORT)"
+	@echo "  To sign in as staff, create an account in another terminal:"
+	@echo "      $(BIN)/flask --app portal staff create you@example.org --role clerk --role supervisor"
+	@echo "  then open the one-time link it prints to set a password and enrol MFA."
+	@echo "  Sample data to try it with (fake people):  $(BIN)/flask --app portal demo-data"
+	@echo "  Mail is written to instance/outbox/ and its links printed here."
+	@echo ""
+	@$(BIN)/flask --app portal run --port $(PORT)
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install system-deps lint test-sqlite test-postgres
+
+# Everything once on SQLite, browser and PDF tests included.
+test-sqlite: install
+	$(BIN)/pytest -q
+
+# The database-dependent suite again on PostgreSQL (browser and PDF tests ran above).
+test-postgres: install
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not browser and not pdf"; \
+	elif [ -n "$$PORTAL_REQUIRE_POSTGRES" ]; then echo "PostgreSQL is required but not answering"; exit 1; \
+	else echo "PostgreSQL is not answering on 127.0.0.1:5432: skipped the PostgreSQL pass."; fi
+
+bench: install system-deps
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) *.egg-info build .pytest_cache .ruff_cache

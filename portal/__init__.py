@@ -1,0 +1,127 @@
+"""The records request portal: application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import DEFAULT_SECRET_KEY, DEFAULTS, environment_overrides
+from portal.core.keys import SECRET_KEY_FILE, read_key
+
+AREAS = ("public", "accounts", "requests", "identity", "queue", "roster", "release", "audit")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app: defaults, then instance/config.py, then PORTAL_* env, then test_config."""
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("PORTAL_INSTANCE_PATH", str(root / "instance")),
+        template_folder=str(root / "templates"),
+        static_folder="static",
+    )
+    load_config(app, test_config)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Layer the configuration sources and derive the paths that depend on the instance."""
+    app.config.from_mapping(DEFAULTS)
+    app.config["ENV"] = "production"
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(environment_overrides())
+    if test_config:
+        app.config.update(test_config)
+    instance = Path(app.instance_path)
+    defaults = {
+        "DATABASE_URL": f"sqlite:///{instance / 'portal.sqlite3'}",
+        "KEY_DIR": str(instance / "keys"),
+        "STORAGE_DIR": str(instance / "files"),
+        "OUTBOX_DIR": str(instance / "outbox"),
+    }
+    for key, value in defaults.items():
+        if not app.config.get(key):
+            app.config[key] = value
+    if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        stored = read_key(Path(app.config["KEY_DIR"]), SECRET_KEY_FILE)
+        if stored:
+            app.config["SECRET_KEY"] = stored.decode()
+    app.config["TESTING"] = bool(app.config.get("TESTING"))
+    if app.config["ENV"] not in ("development", "testing") and not app.config["TESTING"]:
+        secret = app.config["SECRET_KEY"]
+        if not secret or secret == DEFAULT_SECRET_KEY or len(str(secret)) < 32:
+            raise RuntimeError(
+                "Refusing to start: no secret key. Run `flask --app portal init-instance` or set "
+                "PORTAL_SECRET_KEY to a long random value."
+            )
+    if not app.config.get("TRUSTED_HOSTS"):
+        host = urlsplit(app.config["BASE_URL"]).hostname
+        app.config["TRUSTED_HOSTS"] = None if app.config["TESTING"] else [host]
+    app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    app.config["PREFERRED_URL_SCHEME"] = urlsplit(app.config["BASE_URL"]).scheme
+    if app.config["PROXY_COUNT"]:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
+def configure_logging(app: Flask) -> None:
+    """Application logs carry no PHI: events name surrogate ids only (R-SEC-4)."""
+    level = logging.DEBUG if app.debug else logging.INFO
+    logging.getLogger("portal").setLevel(level)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the shared extensions and the cross-cutting request hooks."""
+    from portal.core import db, security, templating
+    from portal.extensions import init_extensions
+
+    db.init_app(app)
+    init_extensions(app)
+    security.init_app(app)
+    templating.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Each area owns a blueprint in portal/<area>/blueprint.py."""
+    import importlib
+
+    for area in AREAS:
+        module = importlib.import_module(f"portal.{area}.blueprint")
+        app.register_blueprint(module.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Custom error pages that leak nothing and roll back the unit of work."""
+    from portal.core import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """CLI commands: each area contributes its own in portal/<area>/cli.py when it has one."""
+    import importlib
+
+    from portal.core import cli as core_cli
+
+    core_cli.init_app(app)
+    for area in AREAS:
+        try:
+            module = importlib.import_module(f"portal.{area}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"portal.{area}.cli":
+                raise
+            continue
+        module.init_app(app)

@@ -1,0 +1,5 @@
+"""URL rules of the accounts area."""
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__)

@@ -1,0 +1,107 @@
+"""Roles, the permissions that follow from them, and the one place access is checked.
+
+Every view declares its access with exactly one of the decorators below; the access-matrix test
+walks ``app.url_map`` and fails on a view that declares none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+WORK_REQUESTS = "work_requests"
+RELEASE_RECORDS = "release_records"
+ASSIGN_REQUESTS = "assign_requests"
+VIEW_WORKLOAD = "view_workload"
+MANAGE_ROSTER = "manage_roster"
+DECIDE_CLINICAL = "decide_clinical_denials"
+REVIEW_CLINICAL = "review_clinical_denials"
+READ_AUDIT = "read_audit"
+EXPORT_IDENTIFIED = "export_identified"
+ADMINISTER_STAFF = "administer_staff"
+
+ROLES = ("clerk", "supervisor", "auditor", "compliance", "admin")
+ROLE_LABELS = {
+    "clerk": "Records clerk",
+    "supervisor": "Supervisor",
+    "auditor": "Auditor (read-only)",
+    "compliance": "Compliance officer (auditor with identified exports)",
+    "admin": "Administrator (staff accounts; no access to records)",
+}
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "clerk": frozenset({WORK_REQUESTS, RELEASE_RECORDS}),
+    "supervisor": frozenset(
+        {WORK_REQUESTS, RELEASE_RECORDS, ASSIGN_REQUESTS, VIEW_WORKLOAD, MANAGE_ROSTER}
+    ),
+    "auditor": frozenset({READ_AUDIT}),
+    "compliance": frozenset({READ_AUDIT, EXPORT_IDENTIFIED}),
+    "admin": frozenset({ADMINISTER_STAFF}),
+}
+
+
+def permissions_for(roles: set[str] | frozenset[str], is_licensed_reviewer: bool) -> frozenset[str]:
+    """The permissions that follow from a set of roles and the licence flag (R-DEN-3)."""
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    # The licence only matters to someone who works requests.
+    if is_licensed_reviewer and WORK_REQUESTS in granted:
+        granted |= {DECIDE_CLINICAL, REVIEW_CLINICAL}
+    return frozenset(granted)
+
+
+def _mark(view: Callable, policy: dict) -> Callable:
+    view.access_policy = policy
+    return view
+
+
+def public(view: Callable) -> Callable:
+    """Anyone may open this page (it must reveal nothing about any patient, R-ID-5)."""
+    return _mark(view, {"kind": "public"})
+
+
+def staff_required(*permissions: str, reauth: bool = False) -> Callable:
+    """Signed-in staff who passed MFA and hold every named permission.
+
+    With ``reauth`` the person must have re-entered their password recently (release,
+    identified export, staff administration).
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            user = current_user
+            if not user.is_authenticated or getattr(user, "kind", None) != "staff":
+                return redirect(url_for("accounts.sign_in", next=request.full_path))
+            if not user.auth_session.mfa_passed:
+                return redirect(url_for("accounts.mfa"))
+            if any(p not in user.permissions for p in permissions):
+                abort(403)
+            if reauth and not user.recently_reauthenticated():
+                return redirect(url_for("accounts.reauthenticate", next=request.full_path))
+            return view(*args, **kwargs)
+
+        return _mark(wrapped, {"kind": "staff", "permissions": permissions, "reauth": reauth})
+
+    return decorator
+
+
+def requester_required(view: Callable) -> Callable:
+    """A requester signed in by magic link; object checks happen in the view's loader."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        user = current_user
+        if not user.is_authenticated or getattr(user, "kind", None) != "requester":
+            return redirect(url_for("identity.sign_in"))
+        return view(*args, **kwargs)
+
+    return _mark(wrapped, {"kind": "requester"})
+
+
+def token_required(view: Callable) -> Callable:
+    """Reached by a token from an email or a download link; the token is the credential."""
+    return _mark(view, {"kind": "token"})

@@ -1,0 +1,188 @@
+"""Append-only, hash-chained audit events (R-AUD-2) and their verification.
+
+Each event's hash is SHA-256 over the previous event's hash followed by the event's canonical
+form: JSON with sorted keys, compact separators, and the timestamp as an ISO-8601 string computed
+in Python before the insert, so the chain verifies identically on SQLite and PostgreSQL. Ids are
+assigned here (head id + 1) under a lock, so the chain is gap-free and cannot fork.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from portal.audit.models import AuditEvent
+from portal.core.actor import Actor
+
+GENESIS_HASH = "0" * 64
+# Arbitrary constant naming the PostgreSQL advisory lock that serializes appends.
+_PG_AUDIT_LOCK = 7_364_021
+
+_ALLOWED_SCALARS = (str, int, bool, type(None))
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last event of the chain: record it outside the portal to detect a full rewrite."""
+
+    id: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of walking the chain: ok, how many events, and the first broken link if any."""
+
+    ok: bool
+    checked: int
+    head: ChainHead | None
+    broken_at: int | None = None
+    reason: str | None = None
+
+
+def _check_summary(value: object, path: str = "summary") -> None:
+    """Summaries hold ids, codes and flags only: floats would not round-trip identically."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{path} keys must be strings")
+            _check_summary(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_summary(item, path)
+    elif not isinstance(value, _ALLOWED_SCALARS):
+        raise TypeError(f"{path} holds a {type(value).__name__}; use str, int, bool or None")
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The canonical timestamp: UTC, microseconds, explicit offset."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical_form(event: AuditEvent | dict) -> str:
+    """The exact text that is hashed for an event (also used by exports and outside checks)."""
+    get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
+    occurred = get("occurred_at")
+    payload = {
+        "id": get("id"),
+        "occurred_at": occurred if isinstance(occurred, str) else format_timestamp(occurred),
+        "actor_type": get("actor_type"),
+        "actor_id": get("actor_id"),
+        "action": get("action"),
+        "object_type": get("object_type"),
+        "object_id": get("object_id"),
+        "request_id": get("request_id"),
+        "client_ip": get("client_ip"),
+        "summary": get("summary"),
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, canonical: str) -> str:
+    """SHA-256 of the previous hash followed by the canonical form."""
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def _lock_chain(session: Session) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    # SQLite: every transaction begins IMMEDIATE (portal.core.db), which already holds the
+    # database's single write lock, so appends are serialized.
+
+
+def current_head(session: Session) -> ChainHead | None:
+    """The newest event, or None for an empty chain."""
+    row = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return ChainHead(id=row.id, hash=row.hash) if row else None
+
+
+def append_event(
+    session: Session,
+    action: str,
+    *,
+    actor: Actor,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    request_id: int | None = None,
+    summary: dict | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction (flushes, never commits)."""
+    summary = dict(summary or {})
+    _check_summary(summary)
+    _lock_chain(session)
+    head = current_head(session)
+    prev_hash = head.hash if head else GENESIS_HASH
+    moment = (occurred_at or datetime.now(UTC)).astimezone(UTC)
+    event = AuditEvent(
+        id=(head.id + 1) if head else 1,
+        occurred_at=moment,
+        actor_type=actor.kind,
+        actor_id=actor.id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        request_id=request_id,
+        client_ip=actor.client_ip,
+        summary=summary,
+        prev_hash=prev_hash,
+    )
+    event.hash = chain_hash(prev_hash, canonical_form(event))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def iter_events(session: Session, batch: int = 2000) -> Iterator[AuditEvent]:
+    """Every event in chain order, read in batches so memory stays flat."""
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+        session.expunge_all()
+
+
+def verify_chain(session: Session, expected_head: ChainHead | None = None) -> VerifyResult:
+    """Walk the chain and name the first broken link; optionally check a recorded head."""
+    prev_hash = GENESIS_HASH
+    expected_id = 1
+    checked = 0
+    last: ChainHead | None = None
+    head_seen = expected_head is None
+    for event in iter_events(session):
+        if event.id != expected_id:
+            return VerifyResult(False, checked, last, event.id,
+                                f"event {expected_id} is missing (next found: {event.id})")
+        if event.prev_hash != prev_hash:
+            return VerifyResult(False, checked, last, event.id,
+                                f"event {event.id} does not follow event {event.id - 1}")
+        if chain_hash(prev_hash, canonical_form(event)) != event.hash:
+            return VerifyResult(False, checked, last, event.id,
+                                f"event {event.id} was altered (its hash does not match)")
+        if expected_head is not None and event.id == expected_head.id:
+            if event.hash != expected_head.hash:
+                return VerifyResult(False, checked, last, event.id,
+                                    f"event {event.id} differs from the recorded head")
+            head_seen = True
+        prev_hash = event.hash
+        last = ChainHead(event.id, event.hash)
+        expected_id += 1
+        checked += 1
+    if not head_seen:
+        return VerifyResult(False, checked, last, expected_head.id,
+                            f"the recorded head (event {expected_head.id}) is not in the chain")
+    return VerifyResult(True, checked, last)

@@ -1,0 +1,124 @@
+"""Configuration: safe defaults here, then instance/config.py, then PORTAL_* environment variables.
+
+Every setting below can be overridden by an environment variable of the same name prefixed with
+``PORTAL_`` (for example ``PORTAL_BASE_URL``). Values from the environment are parsed as JSON when
+they look like JSON (numbers, booleans, lists), otherwise taken as strings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+
+# The value a checked-out tree ships with; the app refuses to run in production with it.
+DEFAULT_SECRET_KEY = "insecure-development-placeholder"
+
+DEFAULTS: dict[str, object] = {
+    # --- core ---
+    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    "DATABASE_URL": None,  # default: sqlite:///<instance>/portal.sqlite3
+    "KEY_DIR": None,  # default: <instance>/keys
+    "STORAGE_DIR": None,  # default: <instance>/files
+    "OUTBOX_DIR": None,  # default: <instance>/outbox (development mail)
+    "BASE_URL": "http://127.0.0.1:5000",
+    "TRUSTED_HOSTS": None,  # list of host names; None derives it from BASE_URL
+    "PROXY_COUNT": 0,  # X-Forwarded-* trusted only for this many proxies in front
+    "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379/0 in production
+    "TIMEZONE": "America/Los_Angeles",
+    # --- mail (R-SEC-4: neutral sender) ---
+    "MAIL_BACKEND": "outbox",  # "outbox" writes .eml files; "smtp" sends
+    "MAIL_SENDER": "Records Custodian <records@example.invalid>",
+    "MAIL_SMTP_HOST": "localhost",
+    "MAIL_SMTP_PORT": 587,
+    "MAIL_SMTP_USERNAME": None,
+    "MAIL_SMTP_PASSWORD": None,
+    "MAIL_SMTP_STARTTLS": True,
+    # --- custodian and letterhead (no blank letters: generation stops if missing) ---
+    "CUSTODIAN_NAME": "Records Custodian",
+    "CUSTODIAN_ADDRESS": None,
+    "CUSTODIAN_PHONE": None,
+    "CUSTODIAN_EMAIL": None,
+    "PROGRAM_NAME": "The Canyon at Peace Park",
+    "COMPLAINT_CONTACT_TITLE": "Privacy Officer",
+    # --- sessions and sign-in (R-SEC-1) ---
+    "STAFF_IDLE_TIMEOUT_MINUTES": 15,
+    "STAFF_SESSION_MAX_HOURS": 12,
+    "STAFF_REAUTH_MINUTES": 5,
+    "REQUESTER_IDLE_TIMEOUT_MINUTES": 30,
+    "REQUESTER_SESSION_MAX_HOURS": 8,
+    "LOGIN_LOCK_AFTER_FAILURES": 5,
+    "LOGIN_LOCK_MINUTES": 15,
+    "PASSWORD_HASH_TIME_COST": 3,
+    "PASSWORD_HASH_MEMORY_KIB": 65536,
+    "PASSWORD_HASH_PARALLELISM": 2,
+    # --- deadlines (R-DL-1..4; day counts configurable where marked unverified) ---
+    "CA_COPY_DAYS": 15,
+    "CA_INSPECTION_WORKING_DAYS": 5,
+    "HIPAA_DAYS": 30,
+    "ACCOUNTING_DAYS": 60,
+    "DUE_SOON_DAYS": 3,
+    # --- requester journey ---
+    "EMAIL_CONFIRM_HOURS": 24,
+    "MAGIC_LINK_MINUTES": 15,
+    "WIZARD_DRAFT_DAYS": 7,
+    "DOWNLOAD_LINK_DAYS": 30,
+    "DOWNLOAD_MAX_COUNT": 5,
+    "ABANDON_AFTER_DAYS": 30,
+    "ID_UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+    "RECORD_UPLOAD_MAX_BYTES": 200 * 1024 * 1024,
+    "CONSENT_MAX_MONTHS": 12,
+    # --- roster match thresholds (R-ID-2(c)) ---
+    "MATCH_LIKELY_THRESHOLD": None,  # None: the module's calibrated default
+    "MATCH_POSSIBLE_THRESHOLD": None,
+    # --- fees (R-FEE-1..5): patient's own copy is free by default ---
+    "FEE_PATIENT_ELECTRONIC_FLAT_CENTS": 0,
+    "FEE_PATIENT_PAPER_PER_PAGE_CENTS": 0,
+    "FEE_THIRD_PARTY_ELECTRONIC_FLAT_CENTS": 0,
+    "FEE_THIRD_PARTY_PAPER_PER_PAGE_CENTS": 0,
+    "FEE_POSTAGE_CENTS": 0,
+    # --- Flask ---
+    "WTF_CSRF_TIME_LIMIT": 3600,
+    "MAX_CONTENT_LENGTH": 210 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "portal_session",
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "America/Los_Angeles",
+    "LANGUAGES": ["en", "es"],
+}
+
+ENV_PREFIX = "PORTAL_"
+
+
+def _parse_env_value(raw: str) -> object:
+    """Parse a PORTAL_* value: JSON scalars and lists are decoded, anything else is a string."""
+    stripped = raw.strip()
+    if stripped[:1] in "[{" or stripped in ("true", "false", "null") or _is_number(stripped):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def environment_overrides(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Return settings taken from PORTAL_* environment variables (known names only)."""
+    environ = dict(os.environ if environ is None else environ)
+    overrides: dict[str, object] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX):]
+        if key in DEFAULTS or key in ("ENV", "DEBUG"):
+            overrides[key] = _parse_env_value(raw)
+    return overrides

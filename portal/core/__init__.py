@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every area uses: database, keys, security headers, mail, errors."""

@@ -1,0 +1,90 @@
+"""Core CLI: `init-instance` (keys and development config) and `db` (Alembic migrations)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+
+from portal.core.keys import ensure_keys
+
+MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+DEV_CONFIG = '''\
+# Development settings written by `flask --app portal init-instance`. Not for production.
+ENV = "development"
+BASE_URL = "http://127.0.0.1:{port}"
+TRUSTED_HOSTS = ["127.0.0.1", "localhost"]
+# Placeholder custodian details so letters render; production sets the real ones.
+CUSTODIAN_ADDRESS = "PO Box 0000\\nLos Angeles, CA 90000"
+CUSTODIAN_PHONE = "(555) 010-0000"
+CUSTODIAN_EMAIL = "records@example.invalid"
+'''
+
+
+def alembic_config(app: Flask | None = None) -> Config:
+    """An Alembic configuration pointing at migrations/ and the app's database."""
+    app = app or current_app._get_current_object()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = app.extensions["db_engine"]
+    return config
+
+
+@click.command("init-instance")
+@click.option("--port", default=lambda: os.environ.get("PORT", "5000"), show_default="5000")
+def init_instance(port: str) -> None:
+    """Create missing keys (mode 0600) and, if absent, a development instance/config.py."""
+    app = current_app
+    created = ensure_keys(Path(app.config["KEY_DIR"]))
+    for name in created:
+        click.echo(f"Created key {Path(app.config['KEY_DIR']) / name} (mode 0600)")
+    config_path = Path(app.instance_path) / "config.py"
+    if not config_path.exists():
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(DEV_CONFIG.format(port=port))
+        os.chmod(config_path, 0o600)
+        click.echo(f"Wrote development settings to {config_path}")
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database migrations (Alembic is the only way the schema changes)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    command.upgrade(alembic_config(), revision)
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION."""
+    command.downgrade(alembic_config(), revision)
+
+
+@db_group.command("current")
+def current() -> None:
+    """Show the database's current revision."""
+    command.current(alembic_config())
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--rev-id", default=None, help="Revision id, e.g. 0002 (default: random).")
+def revision(message: str, rev_id: str | None) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    command.revision(alembic_config(), message=message, autogenerate=True, rev_id=rev_id)
+
+
+def init_app(app: Flask) -> None:
+    """Register the core commands."""
+    app.cli.add_command(init_instance)
+    app.cli.add_command(db_group)

@@ -1,0 +1,79 @@
+"""Error pages that leak nothing, and the conflict raised when a request changed meanwhile."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from portal.core import db
+
+log = logging.getLogger("portal.errors")
+
+MESSAGES = {
+    400: ("Something was wrong with that request",
+          "Please go back, check what you entered and try again."),
+    403: ("You do not have access to this page",
+          "If you think you should, contact the records custodian."),
+    404: ("Page not found", "The address may be mistyped, or the link may have expired."),
+    405: ("That action is not available here", "Please go back and try again."),
+    409: ("This request changed while you were working on it",
+          "Someone else saved a change first. Reload the page to see the latest version, then "
+          "make your change again. Nothing you typed was saved, and nothing was overwritten."),
+    413: ("The file is too large", "Please choose a smaller file and try again."),
+    429: ("Too many attempts", "Please wait a few minutes, then try again."),
+    500: ("Something went wrong on our side",
+          "Nothing you entered was lost. Please try again in a few minutes."),
+}
+
+
+class Conflict(HTTPException):
+    """Two people acted on the same request at once; the later one must reload (HTTP 409)."""
+
+    code = 409
+    description = MESSAGES[409][1]
+
+
+def render_error(code: int, detail: str | None = None):
+    """Render the error page for a status code."""
+    title, text = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers for the HTTP errors and for stale (concurrently changed) rows."""
+
+    def _http_error(exc: HTTPException):
+        db.rollback()
+        code = exc.code or 500
+        detail = getattr(exc, "user_message", None)
+        return render_error(code if code in MESSAGES else 400, detail)
+
+    for code in MESSAGES:
+        if code != 500:
+            app.register_error_handler(code, _http_error)
+    app.register_error_handler(Conflict, _http_error)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc):
+        db.rollback()
+        return render_error(
+            400,
+            "This form had expired or was sent twice, so it was not saved. Go back, reload the "
+            "page, and send it again: saved answers are kept, but anything typed since the last "
+            "save needs to be entered again.",
+        )
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_exc):
+        db.rollback()
+        return render_error(409)
+
+    @app.errorhandler(500)
+    def _server_error(exc):
+        db.rollback()
+        log.error("unhandled error: %s", type(getattr(exc, "original_exception", exc)).__name__)
+        return render_error(500)

@@ -1,0 +1,60 @@
+"""Key material kept in its own directory (never in the database), each file mode 0600."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+SECRET_KEY_FILE = "secret_key"
+FILE_KEY_FILE = "file_store.key"
+FIELD_KEY_FILE = "field.key"
+SIGNING_KEY_FILE = "export_signing.key"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create a file readable by the owner only, refusing to overwrite an existing key."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def read_key(key_dir: Path, name: str) -> bytes | None:
+    """Return the raw bytes of a key file, or None if it does not exist."""
+    path = Path(key_dir) / name
+    return path.read_bytes() if path.exists() else None
+
+
+def ensure_keys(key_dir: Path) -> list[str]:
+    """Generate any missing key (secret key, file-store key, field key); return names created."""
+    key_dir = Path(key_dir)
+    created = []
+    wanted = {
+        SECRET_KEY_FILE: lambda: secrets.token_hex(32).encode(),
+        FILE_KEY_FILE: lambda: secrets.token_bytes(32),
+        FIELD_KEY_FILE: lambda: secrets.token_bytes(32),
+    }
+    for name, make in wanted.items():
+        if not (key_dir / name).exists():
+            _write_private(key_dir / name, make())
+            created.append(name)
+    return created
+
+
+class FieldCipher:
+    """AES-256-GCM for small values kept in the database (wizard drafts, TOTP secrets)."""
+
+    def __init__(self, key: bytes):
+        self._aead = AESGCM(key)
+
+    def encrypt(self, plaintext: bytes, context: bytes = b"") -> bytes:
+        """Encrypt with a random nonce; context binds the value to its purpose and owner."""
+        nonce = secrets.token_bytes(12)
+        return nonce + self._aead.encrypt(nonce, plaintext, context)
+
+    def decrypt(self, blob: bytes, context: bytes = b"") -> bytes:
+        """Decrypt and authenticate; raises cryptography's InvalidTag on tampering."""
+        return self._aead.decrypt(blob[:12], blob[12:], context)

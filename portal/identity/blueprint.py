@@ -1,0 +1,5 @@
+"""URL rules of the identity area."""
+
+from flask import Blueprint
+
+bp = Blueprint("identity", __name__)

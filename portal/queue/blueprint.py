@@ -1,0 +1,5 @@
+"""URL rules of the queue area."""
+
+from flask import Blueprint
+
+bp = Blueprint("queue", __name__)

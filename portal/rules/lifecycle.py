@@ -1,0 +1,178 @@
+"""The request lifecycle: states, allowed transitions, who may make them, and preconditions.
+
+One table, one place (style: domain rules live in one place). The operation that performs a
+transition (portal.requests.operations.transition) asks this module whether it is allowed and
+writes the audit event; nothing else changes a request's status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SUBMITTED = "submitted"
+IDENTITY_REVIEW = "identity_review"
+AWAITING_REQUESTER = "awaiting_requester"
+REQUESTER_VERIFIED = "requester_verified"
+PATIENT_LOCATED = "patient_located"
+IN_FULFILMENT = "in_fulfilment"
+READY_FOR_RELEASE = "ready_for_release"
+RELEASED = "released"
+CLOSED = "closed"
+COULD_NOT_VERIFY = "could_not_verify"
+WITHDRAWN = "withdrawn"
+CONSENT_REVOKED = "consent_revoked"
+ABANDONED = "abandoned"
+
+# Plain words for requesters and staff (the requester never sees roster details).
+STATUS_LABELS = {
+    SUBMITTED: "Received: waiting for you to confirm your email address",
+    IDENTITY_REVIEW: "Checking identity",
+    AWAITING_REQUESTER: "Waiting for information from you",
+    REQUESTER_VERIFIED: "Identity confirmed",
+    PATIENT_LOCATED: "Searching the records",
+    IN_FULFILMENT: "Preparing the records",
+    READY_FOR_RELEASE: "Ready to send",
+    RELEASED: "Sent",
+    CLOSED: "Completed",
+    COULD_NOT_VERIFY: "Closed: identity could not be confirmed",
+    WITHDRAWN: "Withdrawn",
+    CONSENT_REVOKED: "Stopped: permission withdrawn",
+    ABANDONED: "Closed: no reply received",
+}
+
+TERMINAL = frozenset({CLOSED, COULD_NOT_VERIFY, WITHDRAWN, CONSENT_REVOKED, ABANDONED})
+# States in which a clerk may ask the requester for more information.
+ASKABLE = frozenset({IDENTITY_REVIEW, REQUESTER_VERIFIED, PATIENT_LOCATED, IN_FULFILMENT})
+BEFORE_RELEASE = frozenset(
+    {SUBMITTED, IDENTITY_REVIEW, AWAITING_REQUESTER, REQUESTER_VERIFIED, PATIENT_LOCATED,
+     IN_FULFILMENT, READY_FOR_RELEASE}
+)
+
+RESUME = "<resume>"  # target placeholder: back to the state the request waited in
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An allowed move: from which states, to which state, by whom, with which permission."""
+
+    action: str
+    sources: frozenset[str]
+    target: str
+    actor_kinds: frozenset[str]
+    permission: str | None = None
+    preconditions: tuple[str, ...] = ()
+
+
+def _t(action, sources, target, actors, permission=None, pre=()):
+    return Transition(action, frozenset(sources), target, frozenset(actors), permission, tuple(pre))
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        # R-DL-3: the clocks started at receipt; confirming the email only lets work begin.
+        _t("confirm_email", {SUBMITTED}, IDENTITY_REVIEW, {"requester", "system"}),
+        _t("accept_without_email", {SUBMITTED}, IDENTITY_REVIEW, {"staff"}, "work_requests"),
+        _t("request_information", ASKABLE, AWAITING_REQUESTER, {"staff"}, "work_requests"),
+        _t("requester_answered", {AWAITING_REQUESTER}, RESUME, {"requester", "staff"}),
+        _t("verify_requester", {IDENTITY_REVIEW}, REQUESTER_VERIFIED, {"staff"}, "work_requests"),
+        _t("could_not_verify", {IDENTITY_REVIEW, AWAITING_REQUESTER}, COULD_NOT_VERIFY,
+           {"staff"}, "work_requests"),
+        _t("locate_patient", {REQUESTER_VERIFIED}, PATIENT_LOCATED, {"staff"}, "work_requests",
+           ("requester_verified",)),
+        _t("start_fulfilment", {PATIENT_LOCATED}, IN_FULFILMENT, {"staff"}, "work_requests",
+           ("requester_verified", "patient_located")),
+        _t("mark_ready", {IN_FULFILMENT}, READY_FOR_RELEASE, {"staff"}, "work_requests",
+           ("requester_verified", "patient_located", "consent_valid", "records_attached")),
+        _t("release", {READY_FOR_RELEASE}, RELEASED, {"staff"}, "release_records",
+           ("requester_verified", "patient_located", "consent_valid", "notes_consent_valid",
+            "records_attached")),
+        _t("close", {PATIENT_LOCATED, IN_FULFILMENT, RELEASED}, CLOSED, {"staff", "system"},
+           "work_requests", ("every_part_decided",)),
+        _t("withdraw", BEFORE_RELEASE, WITHDRAWN, {"requester", "staff"}),
+        # R-REL-6: revocation binds from receipt; a release already made stands.
+        _t("revoke_consent", BEFORE_RELEASE, CONSENT_REVOKED, {"requester", "staff"}),
+        _t("abandon", {AWAITING_REQUESTER}, ABANDONED, {"system"}),
+    )
+}
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the preconditions look at, gathered by the operation from the database."""
+
+    status: str
+    requester_verified: bool
+    patient_located: bool
+    recipient_is_third_party: bool
+    consent_problems: tuple[str, ...] = ()
+    notes_requested: bool = False
+    notes_consent_problems: tuple[str, ...] = ()
+    parts_to_release: int = 0
+    parts_with_records: int = 0
+    undecided_parts: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+PRECONDITION_MESSAGES = {
+    "requester_verified": "The requester's identity has not been verified yet.",
+    "patient_located": "The patient has not been located in the roster yet.",
+    "records_attached": "Every part marked for release needs its records attached first.",
+    "every_part_decided": "Every requested part needs an outcome before the request can close.",
+}
+
+
+def precondition_problems(name: str, facts: RequestFacts) -> list[str]:
+    """Plain-language reasons a precondition fails (empty when it holds)."""
+    if name == "requester_verified":
+        ok = facts.requester_verified
+    elif name == "patient_located":
+        ok = facts.patient_located
+    elif name == "consent_valid":  # R-REL-3: no release to a third party on a bad consent
+        if facts.recipient_is_third_party and facts.consent_problems:
+            return [f"The consent cannot be relied on: {p}" for p in facts.consent_problems]
+        return []
+    elif name == "notes_consent_valid":  # R-REL-4: notes need their own consent
+        third_party_notes = facts.recipient_is_third_party and facts.notes_requested
+        if third_party_notes and facts.notes_consent_problems:
+            return [
+                "Psychotherapy or counseling notes need their own separate consent: " + p
+                for p in facts.notes_consent_problems
+            ]
+        return []
+    elif name == "records_attached":
+        ok = facts.parts_with_records >= facts.parts_to_release and facts.parts_to_release > 0
+    elif name == "every_part_decided":
+        ok = facts.undecided_parts == 0
+    else:
+        raise KeyError(name)
+    return [] if ok else [PRECONDITION_MESSAGES[name]]
+
+
+def transition_problems(
+    action: str, facts: RequestFacts, actor_kind: str, actor_permissions: frozenset[str]
+) -> list[str]:
+    """Everything that stops ``action`` now, in plain words; empty means it may proceed."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        return [f"Unknown action: {action}."]
+    if actor_kind not in transition.actor_kinds and actor_kind != "system":
+        return ["You cannot take this action."]
+    if (
+        transition.permission
+        and actor_kind == "staff"
+        and transition.permission not in actor_permissions
+    ):
+        return ["Your role does not allow this action."]
+    if facts.status not in transition.sources:
+        label = STATUS_LABELS.get(facts.status, facts.status)
+        return [f"This cannot be done while the request is '{label}'."]
+    problems: list[str] = []
+    for name in transition.preconditions:
+        problems.extend(precondition_problems(name, facts))
+    return problems
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions whose source states include ``status`` (for showing buttons)."""
+    return [name for name, t in TRANSITIONS.items() if status in t.sources]

@@ -1,0 +1,159 @@
+"""Fixtures every test uses: an app on a clean database, a client, a CLI runner, sign-in.
+
+The suite runs on SQLite by default and on PostgreSQL when PORTAL_TEST_DATABASE_URL is set.
+The schema is created once per session; every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+import portal.models  # noqa: F401
+from portal import create_app
+from portal.core.db import Base, make_engine
+
+TEST_DB_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+
+
+def _url(tmp_root: Path) -> str:
+    return TEST_DB_URL or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """Create the schema once for the session on the chosen database."""
+    url = _url(tmp_path_factory.mktemp("db"))
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+def _empty_tables(engine) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+def make_test_config(database_url: str, root: Path, **overrides) -> dict:
+    """Settings for a test app: temporary directories, cheap hashing, no CSRF unless asked."""
+    config = {
+        "TESTING": True,
+        "ENV": "testing",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "DATABASE_URL": database_url,
+        "KEY_DIR": str(root / "keys"),
+        "STORAGE_DIR": str(root / "files"),
+        "OUTBOX_DIR": str(root / "outbox"),
+        "BASE_URL": "http://localhost",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "BACKGROUND_INLINE": True,
+        # Production hashing is deliberately slow; tests only need the same code path.
+        "PASSWORD_HASH_TIME_COST": 1,
+        "PASSWORD_HASH_MEMORY_KIB": 1024,
+        "PASSWORD_HASH_PARALLELISM": 1,
+        "CUSTODIAN_ADDRESS": "PO Box 0000\nLos Angeles, CA 90000",
+        "CUSTODIAN_PHONE": "(555) 010-0000",
+        "CUSTODIAN_EMAIL": "records@example.invalid",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """The test app's settings; override entries in a test module's own fixture if needed."""
+    from portal.core.keys import ensure_keys
+
+    ensure_keys(tmp_path / "keys")
+    return make_test_config(database_url, tmp_path)
+
+
+@pytest.fixture
+def app(app_config):
+    """A fresh app per test, on empty tables."""
+    app = create_app(app_config)
+    yield app
+    engine = app.extensions["db_engine"]
+    _empty_tables(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    """The app's database session inside an app context (commit it yourself in setup)."""
+    from portal.core.db import get_session
+
+    with app.app_context():
+        yield get_session()
+
+
+@pytest.fixture
+def outbox(app):
+    """Read the development outbox: a list of email.message.EmailMessage, oldest first."""
+    from portal.core.mail import read_outbox
+
+    return lambda: read_outbox(Path(app.config["OUTBOX_DIR"]))
+
+
+class AuthActions:
+    """Sign a test client in without the UI (the UI itself has its own tests)."""
+
+    def __init__(self, app, client):
+        self._app = app
+        self._client = client
+
+    def _login(self, kind: str, user_id: int, mfa_passed: bool = True) -> None:
+        from portal.accounts.models import StaffUser
+        from portal.accounts.sessions import start_session
+        from portal.core.db import commit, get_session
+        from portal.requests.models import Requester
+
+        with self._app.app_context():
+            session = get_session()
+            model = StaffUser if kind == "staff" else Requester
+            principal = start_session(session, kind, session.get(model, user_id))
+            principal.auth_session.mfa_passed = mfa_passed
+            cookie_id = principal.get_id()
+            commit()
+        with self._client.session_transaction() as flask_session:
+            flask_session["_user_id"] = cookie_id
+            flask_session["_fresh"] = True
+
+    def staff(self, staff_id: int, *, mfa_passed: bool = True) -> None:
+        """Sign in as a member of staff who passed MFA just now."""
+        self._login("staff", staff_id, mfa_passed)
+
+    def requester(self, requester_id: int) -> None:
+        """Sign in as a requester (as after following a magic link)."""
+        self._login("requester", requester_id)
+
+    def sign_out(self) -> None:
+        with self._client.session_transaction() as flask_session:
+            flask_session.clear()
+
+
+@pytest.fixture
+def auth(app, client) -> AuthActions:
+    return AuthActions(app, client)

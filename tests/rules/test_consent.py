@@ -1,0 +1,260 @@
+"""Consent validity, read as R-REL-2, R-REL-3, R-REL-4 and R-REL-6 of shared/domain.md."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+
+from portal.rules.consent import (
+    STATEMENTS_MISSING,
+    ConsentTerms,
+    consent_problems,
+    notes_release_problems,
+    revocation_applies,
+)
+
+TODAY = date(2026, 6, 1)
+
+
+def consent(**changes) -> ConsentTerms:
+    """A complete consent signed on 1 March 2026 (Pacific), ending 1 March 2027."""
+    terms = ConsentTerms(
+        patient_name="Ana Example",
+        disclosing_program="The Canyon at Peace Park",
+        information_description="Discharge summary and medication list, 2017 admission",
+        recipient_name="Dr. Lee Example",
+        recipient_organisation="Example Family Clinic",
+        recipient_address="1 Example Street, Oxnard, CA 93030",
+        purpose="At the request of the patient",
+        expires_on=date(2027, 3, 1),
+        signature_name="Ana Example",
+        signed_at=datetime(2026, 3, 1, 18, 0, tzinfo=UTC),
+        statements_acknowledged=True,
+    )
+    return replace(terms, **changes)
+
+
+def notes_consent(**changes) -> ConsentTerms:
+    return consent(
+        information_description="Counseling notes, 2017 admission", includes_notes=True, **changes
+    )
+
+
+def test_complete_consent_is_valid():
+    assert consent_problems(consent(), TODAY) == []
+
+
+# R-REL-2: every element of 42 CFR 2.31(a) is named when missing.
+
+
+@pytest.mark.parametrize(
+    ("element", "problem"),
+    [
+        ("patient_name", "The patient's name is missing."),
+        (
+            "disclosing_program",
+            "The consent does not name who may share the records (this program).",
+        ),
+        (
+            "information_description",
+            "The consent does not describe which information may be shared.",
+        ),
+        ("purpose", "The consent does not say why the records are being shared."),
+        ("signature_name", "The consent is not signed."),
+    ],
+)
+def test_each_missing_element_is_named(element, problem):
+    assert consent_problems(consent(**{element: ""}), TODAY) == [problem]
+
+
+def test_consent_without_any_recipient_is_refused():
+    terms = consent(recipient_name="", recipient_organisation="")
+    assert consent_problems(terms, TODAY) == [
+        "The consent does not name who will receive the records."
+    ]
+
+
+def test_recipient_organisation_alone_is_enough():
+    assert consent_problems(consent(recipient_name=""), TODAY) == []
+
+
+def test_recipient_address_is_not_a_consent_element():
+    assert consent_problems(consent(recipient_address=""), TODAY) == []
+
+
+def test_element_of_only_spaces_counts_as_missing():
+    problems = consent_problems(consent(patient_name="   "), TODAY)
+    assert problems == ["The patient's name is missing."]
+
+
+def test_consent_without_signing_date_is_refused():
+    assert consent_problems(consent(signed_at=None), TODAY) == [
+        "The date the consent was signed is missing."
+    ]
+
+
+def test_consent_signed_in_the_future_is_refused():
+    terms = consent(signed_at=datetime(2026, 6, 2, 18, 0, tzinfo=UTC))
+    assert consent_problems(terms, TODAY) == [
+        "The signing date, Tuesday, 2 June 2026, is later than today."
+    ]
+
+
+def test_consent_without_the_required_statements_acknowledged_is_refused():
+    assert consent_problems(consent(statements_acknowledged=False), TODAY) == [STATEMENTS_MISSING]
+
+
+def test_consent_without_an_end_date_is_refused_even_if_it_names_an_event():
+    terms = consent(expires_on=None, purpose="Until my disability appeal is decided")
+    problems = consent_problems(terms, TODAY)
+    assert len(problems) == 1
+    assert "Civil Code 56.11" in problems[0]
+
+
+# R-REL-3: expired, revoked or known-false consents are invalid.
+
+
+def test_expired_consent_is_refused():
+    assert consent_problems(consent(), date(2027, 3, 2)) == [
+        "The consent expired on Monday, 1 March 2027."
+    ]
+
+
+def test_consent_is_valid_through_its_end_date():
+    assert consent_problems(consent(), date(2027, 3, 1)) == []
+
+
+def test_end_date_before_signing_is_refused():
+    problems = consent_problems(consent(expires_on=date(2026, 2, 1)), TODAY)
+    assert (
+        "The end date, Sunday, 1 February 2026, is before the date it was signed, "
+        "Sunday, 1 March 2026."
+    ) in problems
+
+
+def test_end_date_more_than_a_year_after_signing_is_refused():
+    assert consent_problems(consent(expires_on=date(2027, 3, 2)), TODAY) == [
+        "The end date, Tuesday, 2 March 2027, is more than 12 months after signing. "
+        "The latest end date we accept is Monday, 1 March 2027."
+    ]
+
+
+def test_longest_validity_is_configurable():
+    terms = consent(expires_on=date(2028, 3, 1))
+    assert consent_problems(terms, TODAY, max_months=24) == []
+
+
+def test_year_limit_from_a_leap_day_ends_on_28_february():
+    signed_leap_day = datetime(2028, 2, 29, 18, 0, tzinfo=UTC)
+    today = date(2028, 3, 1)
+    assert (
+        consent_problems(consent(signed_at=signed_leap_day, expires_on=date(2029, 2, 28)), today)
+        == []
+    )
+    assert (
+        len(
+            consent_problems(consent(signed_at=signed_leap_day, expires_on=date(2029, 3, 1)), today)
+        )
+        == 1
+    )
+
+
+def test_signing_date_is_the_los_angeles_date():
+    # 05:00 UTC on 2 March is the evening of 1 March in Los Angeles.
+    terms = consent(signed_at=datetime(2026, 3, 2, 5, 0, tzinfo=UTC), expires_on=date(2026, 3, 1))
+    assert consent_problems(terms, date(2026, 3, 1)) == []
+
+
+def test_revoked_consent_is_refused():
+    terms = consent(revoked_at=datetime(2026, 5, 1, 17, 0, tzinfo=UTC))
+    assert consent_problems(terms, TODAY) == [
+        "The patient cancelled (revoked) this consent on Friday, 1 May 2026."
+    ]
+
+
+def test_consent_known_to_be_false_is_refused():
+    assert consent_problems(consent(known_false=True), TODAY) == [
+        "We know that information in the consent is false."
+    ]
+
+
+def test_every_problem_is_reported_at_once():
+    terms = consent(patient_name="", expires_on=None, known_false=True)
+    assert len(consent_problems(terms, TODAY)) == 3
+
+
+# R-REL-4: therapy and counseling notes need their own consent.
+
+
+def test_notes_to_a_third_party_need_their_own_consent():
+    assert notes_release_problems(consent(), None, TODAY) == [
+        "Therapy or counseling notes need their own separate consent; none is on file."
+    ]
+
+
+def test_notes_cannot_be_released_on_the_general_consent():
+    general = consent(includes_notes=True)
+    problems = notes_release_problems(general, general, TODAY)
+    assert problems == [
+        "Therapy or counseling notes need a consent of their own, separate from the consent for "
+        "the rest of the record."
+    ]
+
+
+def test_general_consent_that_also_covers_notes_is_refused_for_notes():
+    problems = notes_release_problems(consent(includes_notes=True), notes_consent(), TODAY)
+    assert problems == [
+        "The consent for the rest of the record also covers therapy or counseling notes. "
+        "Notes need a consent form of their own."
+    ]
+
+
+def test_separate_valid_notes_consent_allows_the_notes():
+    assert notes_release_problems(consent(), notes_consent(), TODAY) == []
+
+
+def test_notes_alone_can_be_released_on_a_notes_consent():
+    assert notes_release_problems(None, notes_consent(), TODAY) == []
+
+
+def test_notes_consent_must_cover_notes():
+    assert notes_release_problems(consent(), consent(), TODAY) == [
+        "The consent given for the notes does not cover therapy or counseling notes."
+    ]
+
+
+def test_expired_notes_consent_is_refused():
+    problems = notes_release_problems(
+        consent(expires_on=date(2027, 3, 1)), notes_consent(expires_on=date(2026, 5, 1)), TODAY
+    )
+    assert problems == ["Notes consent: The consent expired on Friday, 1 May 2026."]
+
+
+# R-REL-6: revocation binds from receipt, not backwards.
+
+
+REVOKED_AT = datetime(2026, 5, 1, 17, 0, tzinfo=UTC)
+
+
+def test_release_made_before_the_revocation_was_received_stands():
+    assert not revocation_applies(REVOKED_AT, datetime(2026, 5, 1, 16, 59, tzinfo=UTC))
+
+
+def test_release_after_the_revocation_was_received_is_stopped():
+    assert revocation_applies(REVOKED_AT, datetime(2026, 5, 1, 17, 1, tzinfo=UTC))
+
+
+def test_release_at_the_moment_of_receipt_is_stopped():
+    assert revocation_applies(REVOKED_AT, REVOKED_AT)
+
+
+def test_release_not_yet_made_is_stopped():
+    assert revocation_applies(REVOKED_AT, None)
+
+
+def test_without_a_revocation_nothing_is_stopped():
+    assert not revocation_applies(None, datetime(2026, 5, 1, 17, 1, tzinfo=UTC))
+
+
+def test_naive_times_are_compared_as_utc():
+    assert not revocation_applies(REVOKED_AT, datetime(2026, 5, 1, 16, 59))
