@@ -9,6 +9,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from portal.core.keys import ensure_keys
 
@@ -36,6 +37,7 @@ def alembic_config(app: Flask | None = None) -> Config:
 
 
 @click.command("init-instance")
+@with_appcontext
 @click.option("--port", default=lambda: os.environ.get("PORT", "5000"), show_default="5000")
 def init_instance(port: str) -> None:
     """Create missing keys (mode 0600) and, if absent, a development instance/config.py."""
@@ -57,6 +59,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
+@with_appcontext
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
@@ -64,6 +67,7 @@ def upgrade(revision: str) -> None:
 
 
 @db_group.command("downgrade")
+@with_appcontext
 @click.argument("revision")
 def downgrade(revision: str) -> None:
     """Migrate the database down to REVISION."""
@@ -71,12 +75,14 @@ def downgrade(revision: str) -> None:
 
 
 @db_group.command("current")
+@with_appcontext
 def current() -> None:
     """Show the database's current revision."""
     command.current(alembic_config())
 
 
 @db_group.command("revision")
+@with_appcontext
 @click.option("-m", "--message", required=True)
 @click.option("--rev-id", default=None, help="Revision id, e.g. 0002 (default: random).")
 def revision(message: str, rev_id: str | None) -> None:
@@ -84,7 +90,27 @@ def revision(message: str, rev_id: str | None) -> None:
     command.revision(alembic_config(), message=message, autogenerate=True, rev_id=rev_id)
 
 
+@click.command("demo-data")
+@with_appcontext
+@click.option("--patients", default=40, show_default=True)
+def demo_data(patients: int) -> None:
+    """Fill the database with an obviously fake roster and requests (development only)."""
+    from portal.core import db
+    from portal.core.demo import make_demo_data
+
+    if current_app.config["ENV"] not in ("development", "testing"):
+        raise click.ClickException(
+            "demo-data runs only with ENV=development (never in production)."
+        )
+    counts = make_demo_data(db.get_session(), patients=patients)
+    db.commit()
+    click.echo(
+        f"Created {counts['patients']} fake roster patients and {counts['requests']} requests."
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the core commands."""
     app.cli.add_command(init_instance)
     app.cli.add_command(db_group)
+    app.cli.add_command(demo_data)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, has_request_context, render_template
+from flask.globals import request_ctx
+from markupsafe import escape
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -40,6 +42,11 @@ class Conflict(HTTPException):
 def render_error(code: int, detail: str | None = None):
     """Render the error page for a status code."""
     title, text = MESSAGES.get(code, MESSAGES[500])
+    if not has_request_context() or request_ctx.url_adapter is None:
+        # An untrusted Host header leaves no URL adapter: answer without building links.
+        page = f"<!doctype html><html lang='en'><title>{escape(title)}</title>" \
+               f"<h1>{escape(title)}</h1><p>{escape(text)}</p></html>"
+        return page, code
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
 
 
