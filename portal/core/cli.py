@@ -109,8 +109,24 @@ def demo_data(patients: int) -> None:
     )
 
 
+@click.command("housekeeping")
+@with_appcontext
+def housekeeping() -> None:
+    """Daily jobs: close requests abandoned by their requester (ABANDON_AFTER_DAYS)."""
+    from portal.core import db
+    from portal.requests.operations import abandon_stale_requests
+
+    closed = abandon_stale_requests(
+        db.get_session(), older_than_days=int(current_app.config["ABANDON_AFTER_DAYS"])
+    )
+    db.commit()
+    click.echo(f"Closed {closed} request(s) with no reply after "
+               f"{current_app.config['ABANDON_AFTER_DAYS']} days.")
+
+
 def init_app(app: Flask) -> None:
     """Register the core commands."""
     app.cli.add_command(init_instance)
     app.cli.add_command(db_group)
     app.cli.add_command(demo_data)
+    app.cli.add_command(housekeeping)

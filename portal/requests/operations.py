@@ -6,6 +6,7 @@ writes its audit event. ``transition`` is the only code that changes a request's
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -142,7 +143,7 @@ def create_request(
     clocks = compute_clocks(data.kind, received_at, **clock_settings())
     fields = {k: v for k, v in vars(data).items() if k not in ("parts", "consents")}
     req = RecordRequest(
-        reference=f"PENDING-{datetime.now(UTC).timestamp()}",
+        reference=f"P-{secrets.token_hex(8)}",  # replaced once the id is known
         status=lifecycle.SUBMITTED,
         requester_id=requester_id,
         received_at=received_at,
@@ -295,3 +296,29 @@ def transition(
         request_id=req.id, summary={"from": before, "to": target, **(summary or {})},
     )
     return req
+
+
+def abandon_stale_requests(session: Session, *, older_than_days: int,
+                           now: datetime | None = None) -> int:
+    """Close requests that waited for the requester longer than the configured time.
+
+    'Abandoned' is a side exit of the lifecycle; the clocks were never paused (R-DL-3), so the
+    request is reported as it stood.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from portal.core.actor import SYSTEM
+
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=older_than_days)
+    stale = session.scalars(
+        select(RecordRequest).where(
+            RecordRequest.status == lifecycle.AWAITING_REQUESTER,
+            RecordRequest.updated_at < cutoff,
+        )
+    ).all()
+    for req in stale:
+        transition(session, req, "abandon", SYSTEM, summary={"waited_days": older_than_days})
+    return len(stale)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from portal.audit.models import AuditEvent
 from portal.core.actor import SYSTEM, Actor
 from portal.core.errors import Conflict
+from portal.requests.models import RecordRequest
 from portal.requests.operations import TransitionRefused, transition
 from portal.rules import lifecycle
 from portal.storage.models import StoredDocument
@@ -178,3 +179,24 @@ def test_every_status_has_plain_words_and_every_target_is_a_known_status():
     for rule in lifecycle.TRANSITIONS.values():
         assert rule.target in lifecycle.STATUS_LABELS or rule.target == lifecycle.RESUME
         assert rule.sources <= lifecycle.STATUS_LABELS.keys()
+
+
+def test_housekeeping_abandons_requests_that_waited_too_long(app, db, runner):
+    from portal.core.db import commit
+
+    clerk = staff_actor(make_staff(db, "clerk"))
+    waiting = _to_located(db, make_request(db), clerk)
+    transition(db, waiting, "request_information", clerk)
+    fresh = _to_located(db, make_request(db), clerk)
+    transition(db, fresh, "request_information", clerk)
+    waiting.updated_at = datetime.now(UTC) - timedelta(days=app.config["ABANDON_AFTER_DAYS"] + 1)
+    commit()
+    db.execute(RecordRequest.__table__.update()
+               .where(RecordRequest.id == waiting.id)
+               .values(updated_at=datetime.now(UTC) - timedelta(days=31)))
+    commit()
+    result = runner.invoke(args=["housekeeping"])
+    assert result.exit_code == 0, result.output
+    db.expire_all()
+    assert db.get(RecordRequest, waiting.id).status == lifecycle.ABANDONED
+    assert db.get(RecordRequest, fresh.id).status == lifecycle.AWAITING_REQUESTER
