@@ -1,0 +1,520 @@
+"""Every letter and form the custodian sends, one function each, from plain values to PDF.
+
+Callers build one of the frozen dataclasses below from their own models and pass it with the
+:class:`~portal.release.letterhead.Letterhead`; nothing here reads the database or Flask.
+Letters go to a window envelope, so each starts with the neutral sender block and the
+mailing address; the program's name appears only in the body, where the law needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from portal.release.letterhead import Letterhead
+from portal.release.pdf import render_pdf
+from portal.rules.notices import DENIAL_GROUNDS, DenialGround
+
+__all__ = [
+    "AccountingOfDisclosures",
+    "Acknowledgement",
+    "ConsentForm",
+    "ConsentSummary",
+    "CouldNotVerify",
+    "CoverLetter",
+    "DeniedPart",
+    "DenialLetter",
+    "DisclosureEntry",
+    "DocumentRefused",
+    "ExtensionNotice",
+    "FeeLine",
+    "FeeStatement",
+    "MailingAddress",
+    "OtherCustodian",
+    "OutcomeLetter",
+    "ReviewDecision",
+    "accounting_of_disclosures_pdf",
+    "acknowledgement_pdf",
+    "blank_consent_form_pdf",
+    "consent_form_pdf",
+    "could_not_verify_pdf",
+    "cover_letter_pdf",
+    "denial_letter_pdf",
+    "extension_notice_pdf",
+    "fee_statement_pdf",
+    "mail_in_request_form_pdf",
+    "outcome_letter_pdf",
+    "review_decision_pdf",
+]
+
+#: R-DL-2: one extension, at most this long beyond the HIPAA due date (164.524(b)(2)(ii)).
+MAX_EXTENSION = timedelta(days=30)
+#: The Woolsey Fire destroyed the treatment facility and the paper records kept there.
+FACILITY_FIRE_DATE = date(2018, 11, 10)
+
+OutcomeKind = Literal["no_records", "destroyed_fire", "destroyed_retention"]
+OUTCOME_KINDS: tuple[str, ...] = ("no_records", "destroyed_fire", "destroyed_retention")
+
+
+class DocumentRefused(ValueError):
+    """The values would produce an unlawful or incomplete document; nothing was rendered."""
+
+
+def _require_text(name: str, value: str | None) -> None:
+    if value is None or not str(value).strip():
+        raise DocumentRefused(f"{name} is blank; a document cannot be produced with a blank.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailingAddress:
+    """A name and postal lines, printed where the envelope window shows them."""
+
+    name: str
+    lines: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _require_text("The addressee's name", self.name)
+        if not any(line.strip() for line in self.lines):
+            raise DocumentRefused("The mailing address has no lines.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Letter:
+    """What every letter carries: its request reference, its date and its addressee."""
+
+    reference: str
+    generated_on: date
+    to: MailingAddress
+
+    def __post_init__(self) -> None:
+        _require_text("The request reference", self.reference)
+
+
+# ---------------------------------------------------------------- acknowledgement (R-DL-1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Acknowledgement(Letter):
+    """Receipt of a request: what was asked, when it arrived, both due dates (R-DL-1)."""
+
+    received_on: date
+    requested: tuple[str, ...]
+    delivery: str
+    california_due_on: date
+    hipaa_due_on: date
+    about_name: str | None = None
+
+
+def acknowledgement_pdf(letter: Acknowledgement, letterhead: Letterhead) -> bytes:
+    """Acknowledge a request; says "your request" and never confirms anyone was a patient."""
+    return _letter_pdf(
+        "acknowledgement.html",
+        letter,
+        letterhead,
+        title=f"We received your request {letter.reference}",
+        subject="Acknowledgement of a records request, with its due dates and next steps",
+    )
+
+
+# ---------------------------------------------------------------- consent (R-REL-2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentForm:
+    """A consent to release to someone other than the patient, pre-filled from a request."""
+
+    generated_on: date
+    patient_name: str
+    patient_date_of_birth: date | None
+    information: str
+    recipients: tuple[MailingAddress, ...]
+    purpose: str
+    expires_on: date
+    reference: str | None = None
+    patient_other_names: tuple[str, ...] = ()
+    signed_by: str | None = None
+    signed_on: date | None = None
+    signer_authority: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_text("The patient's name", self.patient_name)
+        _require_text("The description of the information", self.information)
+        _require_text("The purpose", self.purpose)
+        if not self.recipients:
+            raise DocumentRefused("A consent must name at least one recipient (2.31(a)(4)).")
+        if (self.signed_by is None) != (self.signed_on is None):
+            raise DocumentRefused("A signed consent needs both the signer and the date signed.")
+
+
+def consent_form_pdf(consent: ConsentForm, letterhead: Letterhead) -> bytes:
+    """The consent to release, every 2.31(a)/164.508(c)/56.11 element, in 14-point type."""
+    return render_pdf(
+        "consent_form.html",
+        {"consent": consent, "generated_on": consent.generated_on, "reference": consent.reference},
+        title="Consent to release records",
+        subject="Written consent to disclose records to a named recipient",
+        letterhead=letterhead,
+    )
+
+
+def blank_consent_form_pdf(letterhead: Letterhead, *, generated_on: date) -> bytes:
+    """A blank, printable consent for the mail-in path."""
+    return render_pdf(
+        "consent_form.html",
+        {"consent": None, "generated_on": generated_on, "reference": None},
+        title="Consent to release records (blank form)",
+        subject="Blank written consent to disclose records, to complete by hand",
+        letterhead=letterhead,
+    )
+
+
+def mail_in_request_form_pdf(letterhead: Letterhead, *, generated_on: date) -> bytes:
+    """A blank request form for people who will not use the web, with a blank consent (R-ID-1)."""
+    return render_pdf(
+        "mail_in_request_form.html",
+        {"consent": None, "generated_on": generated_on, "reference": None},
+        title="Records request form (mail-in)",
+        subject="Paper form to request records by mail, with a blank consent to release",
+        letterhead=letterhead,
+    )
+
+
+# ---------------------------------------------------------------- cover letter (R-REL-5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentSummary:
+    """The scope of the consent a third-party release relies on (42 CFR 2.32(b))."""
+
+    signed_by: str
+    signed_on: date
+    recipient: str
+    information: str
+    purpose: str
+    expires_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoverLetter(Letter):
+    """The first pages of a release: what is enclosed, and the long 42 CFR 2.32 statement."""
+
+    patient_name: str
+    released: tuple[str, ...]
+    third_party_consent: ConsentSummary | None = None
+    consent_copy_enclosed: bool = False
+    other_parts_answered_separately: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.released:
+            raise DocumentRefused("A cover letter must list what is released.")
+
+
+def cover_letter_pdf(letter: CoverLetter, letterhead: Letterhead) -> bytes:
+    """Cover letter with the long 2.32 statement and, for a third party, the consent scope."""
+    return _letter_pdf(
+        "cover_letter.html",
+        letter,
+        letterhead,
+        title=f"Records released under request {letter.reference}",
+        subject="Cover letter for released records, with the 42 CFR 2.32 notice",
+    )
+
+
+# ---------------------------------------------------------------- extension (R-DL-2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtensionNotice(Letter):
+    """HIPAA's one extension: reasons and a new date, sent before the HIPAA due date."""
+
+    received_on: date
+    california_due_on: date
+    hipaa_due_on: date
+    new_due_on: date
+    reasons: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # R-DL-2: written, with reasons, within the first period, at most 30 days more.
+        if not any(reason.strip() for reason in self.reasons):
+            raise DocumentRefused("An extension notice must give the reasons for the delay.")
+        if self.generated_on > self.hipaa_due_on:
+            raise DocumentRefused("An extension notice must be sent by the HIPAA due date.")
+        if not self.hipaa_due_on < self.new_due_on <= self.hipaa_due_on + MAX_EXTENSION:
+            raise DocumentRefused(
+                "The new date must be after the HIPAA due date and at most 30 days beyond it."
+            )
+
+
+def extension_notice_pdf(letter: ExtensionNotice, letterhead: Letterhead) -> bytes:
+    """Written notice of the one HIPAA extension, with reasons and the new date (R-DL-2)."""
+    return _letter_pdf(
+        "extension_notice.html",
+        letter,
+        letterhead,
+        title=f"More time needed for request {letter.reference}",
+        subject="Notice of extension of time to respond, with reasons and the new date",
+    )
+
+
+# ---------------------------------------------------------------- denial and review (R-DEN-*)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeniedPart:
+    """One part of a request that is denied, and the ground code it is denied on."""
+
+    description: str
+    ground: str
+
+    def __post_init__(self) -> None:
+        if self.ground not in DENIAL_GROUNDS:
+            raise DocumentRefused(f"Unknown denial ground {self.ground!r}.")
+
+    @property
+    def basis(self) -> DenialGround:
+        return DENIAL_GROUNDS[self.ground]
+
+
+def _grounds(parts: Sequence[DeniedPart]) -> list[DenialGround]:
+    """The distinct grounds used, in the order they first appear."""
+    return list(dict.fromkeys(part.basis for part in parts))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DenialLetter(Letter):
+    """A full or partial denial: the basis, review rights, complaint routes (R-DEN-2)."""
+
+    denied: tuple[DeniedPart, ...]
+    released: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.denied:
+            raise DocumentRefused("A denial letter must list what is denied.")
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.released)
+
+    @property
+    def grounds(self) -> list[DenialGround]:
+        return _grounds(self.denied)
+
+
+def denial_letter_pdf(letter: DenialLetter, letterhead: Letterhead) -> bytes:
+    """Denial letter per 164.524(d)(2); a partial denial says everything else is released."""
+    kind = "Partial denial" if letter.partial else "Denial"
+    return _letter_pdf(
+        "denial_letter.html",
+        letter,
+        letterhead,
+        title=f"{kind} of access, request {letter.reference}",
+        subject="Decision on a request for access, with the reasons and your rights",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewDecision(Letter):
+    """The outcome of a review by a licensed professional not involved in the denial (R-DEN-3)."""
+
+    reviewed_on: date
+    upheld: tuple[DeniedPart, ...] = ()
+    reversed: tuple[str, ...] = ()
+    release_by: date | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.upheld and not self.reversed:
+            raise DocumentRefused("A review decision must say what was upheld or reversed.")
+        if self.reversed and self.release_by is None:
+            raise DocumentRefused("A reversed denial needs the date the records will be sent.")
+        if any(not part.basis.reviewable for part in self.upheld):
+            raise DocumentRefused("Only grounds under 164.524(a)(3) are reviewable.")
+
+    @property
+    def grounds(self) -> list[DenialGround]:
+        return _grounds(self.upheld)
+
+
+def review_decision_pdf(letter: ReviewDecision, letterhead: Letterhead) -> bytes:
+    """The reviewer's decision on a denial, and what happens now."""
+    return _letter_pdf(
+        "review_decision.html",
+        letter,
+        letterhead,
+        title=f"Review of the decision on request {letter.reference}",
+        subject="Result of the review of a denial of access",
+    )
+
+
+# ---------------------------------------------------------------- could not verify (R-ID-2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CouldNotVerify(Letter):
+    """Neutral letter: identity not verified; says nothing about records (R-ID-2, R-ID-5)."""
+
+    reason: str | None = None
+    mail_in_form_enclosed: bool = False
+
+
+def could_not_verify_pdf(letter: CouldNotVerify, letterhead: Letterhead) -> bytes:
+    """Tell a requester we could not verify them, and every way to try again, mail included."""
+    return _letter_pdf(
+        "could_not_verify.html",
+        letter,
+        letterhead,
+        title=f"We could not verify your identity for request {letter.reference}",
+        subject="Identity could not be verified; other ways to verify",
+    )
+
+
+# ---------------------------------------------------------------- outcomes (R-DEN-4)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OtherCustodian:
+    """Someone else known to hold the records (164.524(d)(3))."""
+
+    name: str
+    address_lines: tuple[str, ...] = ()
+    phone: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutcomeLetter(Letter):
+    """No records found, or records destroyed: outcomes, not denials (R-DEN-4)."""
+
+    kind: OutcomeKind
+    parts: tuple[str, ...]
+    destroyed_on: date | None = None
+    other_custodian: OtherCustodian | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.kind not in OUTCOME_KINDS:
+            raise DocumentRefused(f"Unknown outcome {self.kind!r}.")
+        if not self.parts:
+            raise DocumentRefused("An outcome letter must say which parts it covers.")
+
+
+_OUTCOME_TITLES = {
+    "no_records": "No records found",
+    "destroyed_fire": "Records destroyed in the 2018 fire",
+    "destroyed_retention": "Records destroyed under the retention schedule",
+}
+
+
+def outcome_letter_pdf(letter: OutcomeLetter, letterhead: Letterhead) -> bytes:
+    """No-records, destroyed-in-the-fire or destroyed-under-retention letter."""
+    return _letter_pdf(
+        "outcome_letter.html",
+        letter,
+        letterhead,
+        title=f"{_OUTCOME_TITLES[letter.kind]}: request {letter.reference}",
+        subject="Outcome of a records request where no copy can be provided",
+    )
+
+
+# ---------------------------------------------------------------- fees (R-FEE-*)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeLine:
+    """One charge: what it is for and its amount in dollars."""
+
+    description: str
+    amount: Decimal
+    quantity: int | None = None
+    unit_price: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.amount < 0:
+            raise DocumentRefused("A fee line cannot be negative.")
+        priced = self.unit_price is not None and self.quantity is not None
+        if priced and self.unit_price * self.quantity != self.amount:
+            raise DocumentRefused(f"{self.description}: quantity x price != amount.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeStatement(Letter):
+    """A fee estimate (before fulfilling, R-FEE-3) or statement; zero-fee when no lines."""
+
+    kind: Literal["estimate", "statement"]
+    lines: tuple[FeeLine, ...] = ()
+    waiver: str | None = None
+    payment_instructions: str | None = None
+    #: R-FEE-1 limits apply to the patient's own copy, not to third parties (R-FEE-4).
+    patient_copy: bool = True
+
+    @property
+    def charged(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return Decimal("0.00") if self.waiver else self.charged
+
+
+def fee_statement_pdf(letter: FeeStatement, letterhead: Letterhead) -> bytes:
+    """Fee estimate or statement; says records are never held back for an unpaid bill."""
+    what = "Fee estimate" if letter.kind == "estimate" else "Fee statement"
+    return _letter_pdf(
+        "fee_statement.html",
+        letter,
+        letterhead,
+        title=f"{what} for request {letter.reference}",
+        subject=f"{what} for copies of records",
+    )
+
+
+# ---------------------------------------------------------------- accounting (R-AUD-1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisclosureEntry:
+    """One disclosure as 164.528(b)(2) lists it."""
+
+    disclosed_on: date
+    recipient_name: str
+    recipient_address: tuple[str, ...]
+    description: str
+    purpose: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountingOfDisclosures(Letter):
+    """Every disclosure of one patient's records to others in a period (R-AUD-1)."""
+
+    patient_name: str
+    period_start: date
+    period_end: date
+    disclosures: tuple[DisclosureEntry, ...] = field(default_factory=tuple)
+
+
+def accounting_of_disclosures_pdf(letter: AccountingOfDisclosures, letterhead: Letterhead) -> bytes:
+    """The accounting of disclosures for one patient, for the auditor issue to serve."""
+    return _letter_pdf(
+        "accounting_of_disclosures.html",
+        letter,
+        letterhead,
+        title=f"Accounting of disclosures, request {letter.reference}",
+        subject="List of disclosures of records to persons other than the patient",
+    )
+
+
+def _letter_pdf(
+    template: str, letter: Letter, letterhead: Letterhead, *, title: str, subject: str
+) -> bytes:
+    return render_pdf(
+        template,
+        {"letter": letter, "reference": letter.reference, "generated_on": letter.generated_on},
+        title=title,
+        subject=subject,
+        letterhead=letterhead,
+    )

@@ -1,0 +1,171 @@
+"""Render a document template with plain values to PDF bytes through WeasyPrint.
+
+The only place that talks to WeasyPrint. Templates live in templates/documents, are rendered
+by a Jinja2 environment of our own with autoescaping on, and can fetch nothing but our own
+stylesheet and the fonts shipped in portal/release/fonts: every other URL (file:, http(s),
+data:, anything) is refused, and a refused fetch stops the render rather than leaving a hole.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup, escape
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from portal.release.letterhead import Letterhead
+from portal.rules import notices
+
+__all__ = [
+    "DOCUMENT_AUTHOR",
+    "FONT_DIR",
+    "RESOURCE_SCHEME",
+    "TEMPLATE_DIR",
+    "DocumentResourceFetcher",
+    "render_html",
+    "render_pdf",
+]
+
+#: R-SEC-4: the author field of every PDF is the neutral custodian title.
+DOCUMENT_AUTHOR = "Records Custodian"
+#: Private URL scheme under which templates reach the shipped stylesheet and fonts.
+RESOURCE_SCHEME = "portal-doc"
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "documents"
+#: The one stylesheet of every document, in TEMPLATE_DIR.
+STYLESHEET = "documents.css"
+
+_MEDIA_TYPES = {".ttf": "font/ttf", ".css": "text/css"}
+
+
+@cache
+def _resources() -> dict[str, Path]:
+    """Every URL path a template may fetch, mapped to the file that answers it."""
+    files = {f"fonts/{path.name}": path for path in FONT_DIR.glob("*.ttf")}
+    files[STYLESHEET] = TEMPLATE_DIR / STYLESHEET
+    return files
+
+
+@cache
+def _resource_bytes(name: str) -> bytes:
+    return _resources()[name].read_bytes()
+
+
+class DocumentResourceFetcher(URLFetcher):
+    """Serves portal-doc: URLs from package files and refuses every other URL."""
+
+    def __init__(self) -> None:
+        # Any refusal aborts the render: a template asking for an outside URL is a bug.
+        super().__init__(fail_on_errors=True)
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        scheme, _, name = url.partition(":")
+        if scheme.lower() != RESOURCE_SCHEME or name not in _resources():
+            raise PermissionError(f"Document resource refused: {url[:80]!r}")
+        media_type = _MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
+        return URLFetcherResponse(url, _resource_bytes(name), {"Content-Type": media_type})
+
+
+def long_date(value: date | None) -> str:
+    """A date as letters print it: November 26, 2026."""
+    if value is None:
+        return ""
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def money(value: Decimal | int | float) -> str:
+    """US dollars with cents: $1,234.50."""
+    return f"${Decimal(value):,.2f}"
+
+
+def nobreak(value: object) -> str:
+    """Keep a phone number or citation on one line: its spaces become no-break spaces."""
+    return str(value).replace(" ", "\u00a0")
+
+
+def isolate(value: object) -> Markup:
+    """Escape user-supplied text and isolate its direction, so RTL names cannot reorder a line."""
+    return Markup('<bdi dir="auto">%s</bdi>') % escape(value)
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a missing value fails loudly, never prints blank
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(long_date=long_date, money=money, isolate=isolate, nobreak=nobreak)
+    environment.globals.update(notices=notices)
+    return environment
+
+
+_thread_state = threading.local()
+
+
+def _font_config_and_stylesheet() -> tuple[FontConfiguration, CSS]:
+    """The fonts and the parsed stylesheet, once per thread: warm renders skip both."""
+    if not hasattr(_thread_state, "stylesheet"):
+        font_config = FontConfiguration()
+        _thread_state.stylesheet = CSS(
+            string=_resource_bytes(STYLESHEET).decode("utf-8"),
+            base_url=f"{RESOURCE_SCHEME}:",
+            url_fetcher=DocumentResourceFetcher(),
+            font_config=font_config,
+        )
+        _thread_state.font_config = font_config
+    return _thread_state.font_config, _thread_state.stylesheet
+
+
+def render_html(template_name: str, values: Mapping[str, object], **context: object) -> str:
+    """Render a document template to an HTML string (exposed for tests and previews)."""
+    return _environment().get_template(template_name).render({**values, **context})
+
+
+def render_pdf(
+    template_name: str,
+    values: Mapping[str, object],
+    *,
+    title: str,
+    subject: str,
+    letterhead: Letterhead | None,
+    variant: str | None = "pdf/ua-1",
+) -> bytes:
+    """Render ``templates/documents/<template_name>`` with plain values to PDF bytes.
+
+    ``values`` must hold ``generated_on`` (a date, printed in the footer) and may hold
+    ``reference`` (the request reference, also in the footer). ``variant`` is a WeasyPrint
+    PDF variant; the default tags the PDF for screen readers (PDF/UA-1). Title and subject
+    go into the document metadata, the author is always "Records Custodian".
+    """
+    if not isinstance(values.get("generated_on"), date):
+        raise ValueError("Document values need 'generated_on' as a date for the footer.")
+    html = render_html(
+        template_name,
+        values,
+        title=title,
+        subject=subject,
+        letterhead=letterhead,
+        author=DOCUMENT_AUTHOR,
+        reference=values.get("reference"),
+    )
+    font_config, stylesheet = _font_config_and_stylesheet()
+    document = HTML(
+        string=html, base_url=f"{RESOURCE_SCHEME}:", url_fetcher=DocumentResourceFetcher()
+    ).render(font_config=font_config, stylesheets=[stylesheet], pdf_variant=variant)
+    document.metadata.title = title
+    document.metadata.description = subject
+    document.metadata.authors = [DOCUMENT_AUTHOR]
+    generated_on = values["generated_on"]
+    document.metadata.created = document.metadata.modified = generated_on.isoformat()
+    return document.write_pdf(pdf_variant=variant)

@@ -1,0 +1,208 @@
+"""What every document shares: safe fetching, escaping, fonts, metadata, tags, page furniture."""
+
+from __future__ import annotations
+
+import jinja2
+import pytest
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError
+
+from portal.release import documents as d
+from portal.release.pdf import DocumentResourceFetcher, render_html, render_pdf
+
+from . import pdfcheck, samples
+
+pytestmark = pytest.mark.pdf
+
+# Every document the portal sends, rendered from sample values.
+DOCUMENTS = {
+    "acknowledgement": lambda lh: d.acknowledgement_pdf(samples.acknowledgement(), lh),
+    "consent": lambda lh: d.consent_form_pdf(samples.consent(), lh),
+    "blank consent": lambda lh: d.blank_consent_form_pdf(lh, generated_on=samples.TODAY),
+    "mail-in form": lambda lh: d.mail_in_request_form_pdf(lh, generated_on=samples.TODAY),
+    "cover letter": lambda lh: d.cover_letter_pdf(samples.cover_letter(), lh),
+    "third-party cover letter": lambda lh: d.cover_letter_pdf(
+        samples.cover_letter(third_party=True), lh
+    ),
+    "extension notice": lambda lh: d.extension_notice_pdf(samples.extension_notice(), lh),
+    "denial": lambda lh: d.denial_letter_pdf(samples.denial(), lh),
+    "partial denial": lambda lh: d.denial_letter_pdf(
+        samples.denial("endanger_life", partial=True), lh
+    ),
+    "review decision": lambda lh: d.review_decision_pdf(samples.review_decision(), lh),
+    "could not verify": lambda lh: d.could_not_verify_pdf(samples.could_not_verify(), lh),
+    "no records": lambda lh: d.outcome_letter_pdf(samples.outcome("no_records"), lh),
+    "destroyed in the fire": lambda lh: d.outcome_letter_pdf(samples.outcome("destroyed_fire"), lh),
+    "destroyed under retention": lambda lh: d.outcome_letter_pdf(
+        samples.outcome("destroyed_retention"), lh
+    ),
+    "fee estimate": lambda lh: d.fee_statement_pdf(samples.fee_statement(), lh),
+    "zero fee": lambda lh: d.fee_statement_pdf(samples.fee_statement(zero=True), lh),
+    "accounting of disclosures": lambda lh: d.accounting_of_disclosures_pdf(
+        samples.accounting(), lh
+    ),
+}
+FORMS = {"consent", "blank consent", "mail-in form"}
+LETTERS = sorted(set(DOCUMENTS) - FORMS)
+
+# 2in from the top and 1in from the left: the window of a #10 envelope (points, 72/in).
+WINDOW = (68, 140, 280, 80)
+# Everything above the fold line of a tri-folded letter, which an envelope may reveal.
+TOP_PANEL = (0, 0, 612, 264)
+
+
+@pytest.fixture(scope="module")
+def rendered(letterhead) -> dict[str, bytes]:
+    return {name: make(letterhead) for name, make in DOCUMENTS.items()}
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+def test_fetcher_serves_the_shipped_fonts():
+    response = DocumentResourceFetcher().fetch("portal-doc:fonts/LiberationSans-Regular.ttf")
+    assert response.read()[:4] == b"\x00\x01\x00\x00"  # a TrueType font
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://example.com/logo.png",
+        "https://fonts.googleapis.com/css?family=Roboto",
+        "data:text/css,body{color:red}",
+        "portal-doc:../../../etc/passwd",
+        "portal-doc:fonts/../pdf.py",
+        "ftp://example.com/file",
+    ],
+)
+def test_fetcher_refuses_every_url_but_its_own_resources(url):
+    with pytest.raises(PermissionError):
+        DocumentResourceFetcher().fetch(url)
+
+
+def test_outside_url_in_a_document_stops_the_render():
+    html = HTML(
+        string='<img src="http://example.com/x.png">', url_fetcher=DocumentResourceFetcher()
+    )
+    with pytest.raises(FatalURLFetchingError):
+        html.write_pdf()
+
+
+def test_render_without_a_generation_date_is_refused(letterhead):
+    with pytest.raises(ValueError, match="generated_on"):
+        render_pdf(
+            "packet_strip.html",
+            {"reference": "R-1", "recipient": "X"},
+            title="t",
+            subject="s",
+            letterhead=letterhead,
+        )
+
+
+def test_missing_template_value_stops_the_render_instead_of_printing_a_blank(letterhead):
+    with pytest.raises(jinja2.UndefinedError):
+        render_pdf(
+            "acknowledgement.html",
+            {"generated_on": samples.TODAY, "reference": "R-1"},
+            title="t",
+            subject="s",
+            letterhead=letterhead,
+        )
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def test_requester_named_script_renders_as_text(letterhead):
+    name = "<script>alert(1)</script>"
+    letter = samples.acknowledgement(to=d.MailingAddress(name=name, lines=("1 Main St", "LA")))
+    html = render_html(
+        "acknowledgement.html",
+        {"letter": letter, "generated_on": samples.TODAY, "reference": letter.reference},
+        letterhead=letterhead,
+        title="t",
+        subject="s",
+        author="a",
+    )
+    assert "<script>" not in html
+    assert f"Dear {name}," in pdfcheck.text(d.acknowledgement_pdf(letter, letterhead))
+
+
+def test_right_to_left_name_is_isolated_and_keeps_the_line_in_order(letterhead):
+    name = "שרה כהן"
+    letter = samples.acknowledgement(to=d.MailingAddress(name=name, lines=("1 Main St", "LA")))
+    html = render_html(
+        "acknowledgement.html",
+        {"letter": letter, "generated_on": samples.TODAY, "reference": letter.reference},
+        letterhead=letterhead,
+        title="t",
+        subject="s",
+        author="a",
+    )
+    assert f'Dear <bdi dir="auto">{name}</bdi>,' in html
+    assert f"Dear {name}, Thank you" in pdfcheck.text(d.acknowledgement_pdf(letter, letterhead))
+
+
+# --------------------------------------------------------------------------- every document
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_font_is_embedded(rendered, name):
+    assert pdfcheck.font_count(rendered[name]) > 0
+    assert pdfcheck.unembedded_fonts(rendered[name]) == []
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_metadata_has_title_subject_and_the_neutral_author(rendered, name):
+    info = pdfcheck.metadata(rendered[name])
+    assert info["/Author"] == "Records Custodian"
+    assert info["/Title"] and info["/Subject"]
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_metadata_never_names_the_program_or_treatment_r_sec_4(rendered, name):
+    info = pdfcheck.metadata(rendered[name])
+    for value in (info["/Title"], info["/Subject"], info["/Author"]):
+        assert samples.PROGRAM_NAME.lower() not in value.lower()
+        assert "treatment" not in value.lower()
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_document_is_tagged_for_screen_readers_as_pdf_ua_1(rendered, name):
+    assert pdfcheck.pdf_ua_marking(rendered[name]) == (True, True, "1")
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_page_is_numbered_page_n_of_total(rendered, name):
+    pages = pdfcheck.page_texts(rendered[name])
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in page
+
+
+@pytest.mark.parametrize("name", LETTERS)
+def test_footer_carries_the_reference_and_the_generation_date(rendered, name):
+    for page in pdfcheck.page_texts(rendered[name]):
+        assert "Reference R-2026-00042 • Generated November 26, 2026" in page
+
+
+@pytest.mark.parametrize("name", LETTERS)
+def test_mailing_address_sits_in_the_envelope_window(rendered, name):
+    window = pdfcheck.text(rendered[name], first=1, last=1, crop=WINDOW)
+    assert "1420 Ocean Park Blvd Apt 3 Santa Monica, CA 90405" in window
+
+
+@pytest.mark.parametrize("name", LETTERS)
+def test_what_an_envelope_can_show_never_names_the_program_or_treatment_r_sec_4(rendered, name):
+    top = pdfcheck.text(rendered[name], first=1, last=1, crop=TOP_PANEL)
+    assert "Records Custodian PO Box 4821 Malibu, CA 90265" in top
+    assert "canyon" not in top.lower()
+    assert "peace park" not in top.lower()
+    assert "treatment" not in top.lower()
+
+
+@pytest.mark.parametrize("name", LETTERS)
+def test_letters_give_the_custodian_phone_and_email(rendered, name):
+    body = pdfcheck.text(rendered[name])
+    assert "(310) 555-0142" in body
+    assert "records@custodian.example" in body
