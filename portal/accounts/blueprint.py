@@ -1,5 +1,33 @@
-"""URL rules of the accounts area."""
+"""URL rules of the accounts area: staff sign-in, setup links and staff administration."""
 
-from flask import Blueprint
+from flask import Blueprint, g
 
-bp = Blueprint("accounts", __name__)
+from portal.accounts import controllers
+
+bp = Blueprint("accounts", __name__, url_prefix="/staff")
+
+
+@bp.before_app_request
+def _resolve_user_per_request() -> None:
+    # Revocation must bite on the very next request: never reuse a user that Flask-Login
+    # cached on an application context shared by several requests (as in tests).
+    g.pop("_login_user", None)
+
+
+bp.add_url_rule("/sign-in", "sign_in", controllers.sign_in, methods=["GET", "POST"])
+bp.add_url_rule("/mfa", "mfa", controllers.mfa_step, methods=["GET", "POST"])
+bp.add_url_rule("/reauthenticate", "reauthenticate", controllers.reauthenticate,
+                methods=["GET", "POST"])
+bp.add_url_rule("/setup/<token>", "setup", controllers.setup, methods=["GET", "POST"])
+bp.add_url_rule("/admin/staff", "staff_list", controllers.staff_list)
+bp.add_url_rule("/admin/staff/new", "staff_new", controllers.staff_new, methods=["GET", "POST"])
+bp.add_url_rule("/admin/staff/<int:staff_id>", "staff_edit", controllers.staff_edit,
+                methods=["GET", "POST"])
+bp.add_url_rule("/admin/staff/<int:staff_id>/deactivate", "staff_deactivate",
+                controllers.staff_deactivate, methods=["POST"])
+bp.add_url_rule("/admin/staff/<int:staff_id>/reactivate", "staff_reactivate",
+                controllers.staff_reactivate, methods=["POST"])
+bp.add_url_rule("/admin/staff/<int:staff_id>/reset", "staff_reset", controllers.staff_reset,
+                methods=["POST"])
+# Last, so that checks walking the URL map in order reach every other page before it.
+bp.add_url_rule("/sign-out", "sign_out", controllers.sign_out, methods=["POST"])

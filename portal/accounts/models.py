@@ -27,6 +27,8 @@ class StaffUser(Base):
     mfa_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failures older than LOGIN_FAILURE_WINDOW_MINUTES no longer count towards a lockout.
+    last_failed_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Single-use, admin-issued link to set a password (stored hashed).
     setup_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     setup_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -92,3 +94,19 @@ class AuthSession(Base):
     reauthenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class UnknownSignIn(Base):
+    """Failed sign-ins for an email that has no staff account, counted like a real account's.
+
+    Unknown emails slow down and lock exactly as real ones do, so the sign-in page never reveals
+    whether an account exists. Only a keyed digest of the typed email is kept.
+    """
+
+    __tablename__ = "unknown_sign_in"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failed_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

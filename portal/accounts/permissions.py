@@ -53,6 +53,18 @@ def permissions_for(roles: set[str] | frozenset[str], is_licensed_reviewer: bool
     return frozenset(granted)
 
 
+def _here() -> str | None:
+    """The path and query of this request, to come back to after signing in.
+
+    None when the URL cannot be opened with GET (a button's POST target): returning there
+    after signing in would only show "not available here".
+    """
+    rule = request.url_rule
+    if request.method != "GET" and rule is not None and "GET" not in (rule.methods or ()):
+        return None
+    return request.full_path.rstrip("?")
+
+
 def _mark(view: Callable, policy: dict) -> Callable:
     view.access_policy = policy
     return view
@@ -75,13 +87,13 @@ def staff_required(*permissions: str, reauth: bool = False) -> Callable:
         def wrapped(*args, **kwargs):
             user = current_user
             if not user.is_authenticated or getattr(user, "kind", None) != "staff":
-                return redirect(url_for("accounts.sign_in", next=request.full_path))
+                return redirect(url_for("accounts.sign_in", next=_here()))
             if not user.auth_session.mfa_passed:
-                return redirect(url_for("accounts.mfa"))
+                return redirect(url_for("accounts.mfa", next=_here()))
             if any(p not in user.permissions for p in permissions):
                 abort(403)
             if reauth and not user.recently_reauthenticated():
-                return redirect(url_for("accounts.reauthenticate", next=request.full_path))
+                return redirect(url_for("accounts.reauthenticate", next=_here()))
             return view(*args, **kwargs)
 
         return _mark(wrapped, {"kind": "staff", "permissions": permissions, "reauth": reauth})

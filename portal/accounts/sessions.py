@@ -7,8 +7,11 @@ the session's limits. A staff id can never load a requester (the kind is part of
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app, flash, request
+from flask import session as flask_session
+from flask_babel import gettext
 from flask_login import LoginManager, current_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -84,29 +87,48 @@ def start_session(db: Session, kind: str, user: StaffUser | Requester) -> Princi
 
 def load_principal(db: Session, cookie_id: str, now: datetime | None = None) -> Principal | None:
     """Resolve a cookie id to a live session, expiring it when idle or too old."""
+    return resolve_session(db, cookie_id, now)[0]
+
+
+def resolve_session(db: Session, cookie_id: str,
+                    now: datetime | None = None) -> tuple[Principal | None, str | None]:
+    """Like load_principal, and say why a once-valid session no longer works.
+
+    The reason is "idle" (R-SEC-1 automatic logoff), "lifetime" (absolute limit reached) or
+    "ended" (revoked: deactivated, roles changed, password reset); None for an unknown cookie
+    or a session the person ended themselves.
+    """
     kind, _, token = cookie_id.partition(":")
     if kind not in ("staff", "requester") or not token:
-        return None
+        return None, None
     row = db.scalar(
         select(AuthSession).where(
             AuthSession.token_hash == token_hash(token), AuthSession.kind == kind
         )
     )
-    if row is None or row.revoked_at is not None:
-        return None
+    if row is None:
+        return None, None
+    if row.revoked_at is not None:
+        return None, _ENDED_REASONS.get(row.revoked_reason or "", "ended")
     now = now or utcnow()
     idle, absolute = _limits(kind)
-    if now - row.last_seen_at > idle or now - row.created_at > absolute:
-        row.revoked_at = now
-        row.revoked_reason = "timed_out"
-        return None
+    if now - row.last_seen_at > idle:
+        row.revoked_at, row.revoked_reason = now, "timed_out"
+        return None, "idle"
+    if now - row.created_at > absolute:
+        row.revoked_at, row.revoked_reason = now, "lifetime_ended"
+        return None, "lifetime"
     model, user_id = (StaffUser, row.staff_id) if kind == "staff" else (Requester, row.requester_id)
     user = db.get(model, user_id)
     if user is None or (kind == "staff" and not user.is_active):
-        return None
+        return None, "ended"
     if now - row.last_seen_at > _TOUCH_EVERY:
         row.last_seen_at = now
-    return Principal(kind, user, row, cookie_id)
+    return Principal(kind, user, row, cookie_id), None
+
+
+# What to tell someone whose cookie names an already revoked session (None: say nothing).
+_ENDED_REASONS = {"signed_out": None, "timed_out": "idle", "lifetime_ended": "lifetime"}
 
 
 def revoke_sessions(db: Session, *, staff_id: int | None = None, requester_id: int | None = None,
@@ -140,8 +162,47 @@ def current_actor() -> Actor:
 
 
 def init_login(login_manager: LoginManager) -> None:
-    """Register the loader; anonymous visitors are sent to the right sign-in page per view."""
+    """Register the loader; a session that just ended says why on the next page shown."""
 
     @login_manager.user_loader
     def _load(cookie_id: str):
-        return load_principal(get_session(), cookie_id)
+        principal, ended = resolve_session(get_session(), cookie_id)
+        if principal is None:
+            # Forget the dead session so the explanation is given once, not on every page.
+            flask_session.pop("_user_id", None)
+            if ended:
+                flash(session_end_message(ended, cookie_id.partition(":")[0]), "info")
+        return principal
+
+
+def session_end_message(reason: str, kind: str = "staff") -> str:
+    """The plain-language reason a session ended, for the sign-in page."""
+    idle, absolute = _limits(kind)
+    if reason == "idle":
+        return gettext("You were signed out after %(minutes)d minutes without activity. "
+                       "Please sign in again.", minutes=int(idle.total_seconds() // 60))
+    if reason == "lifetime":
+        return gettext("You were signed out because you had been signed in for %(hours)d "
+                       "hours. Please sign in again.", hours=int(absolute.total_seconds() // 3600))
+    return gettext("Your session was ended. Please sign in again.")
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site relative path to return to after signing in, or None if it is not one.
+
+    Refuses absolute and scheme-relative URLs (``//evil.example``), backslashes (browsers read
+    ``/\\evil.example`` as another host) and control characters: an open redirect would let a
+    phishing link borrow the portal's address.
+    """
+    if not target:
+        return None
+    target = target.strip()
+    if target.endswith("?"):
+        target = target[:-1]
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

@@ -1,0 +1,358 @@
+"""Staff sign-in (password, then TOTP), re-entry before sensitive actions, setup links and the
+staff administration pages (R-SEC-1). Handlers are thin: every change is one operation.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from portal.accounts import mfa, operations
+from portal.accounts.forms import (
+    CodeForm,
+    ConfirmForm,
+    EnrolForm,
+    NewStaffForm,
+    ReauthenticateForm,
+    ResetForm,
+    SetPasswordForm,
+    SignInForm,
+    StaffRolesForm,
+)
+from portal.accounts.models import StaffUser
+from portal.accounts.operations import LOCKED, OK, WAIT, StaffProblem, StepResult
+from portal.accounts.permissions import (
+    ADMINISTER_STAFF,
+    READ_AUDIT,
+    ROLE_LABELS,
+    WORK_REQUESTS,
+    public,
+    staff_required,
+    token_required,
+)
+from portal.accounts.sessions import Principal, current_actor, safe_next, start_session
+from portal.core.actor import Actor
+from portal.core.db import get_session, utcnow
+from portal.extensions import limiter
+
+# Where staff land after signing in, by what they may do (first match wins).
+_LANDINGS = (("queue.index", WORK_REQUESTS), ("audit.index", READ_AUDIT),
+             ("accounts.staff_list", ADMINISTER_STAFF))
+
+
+def _sign_in_rate_limit() -> str:
+    return current_app.config["SIGN_IN_RATE_LIMIT"]
+
+
+# Per client address, on top of the per-account slow-down and lockout.
+_rate_limited = limiter.limit(_sign_in_rate_limit, methods=["POST"])
+
+
+def _staff_principal() -> Principal | None:
+    if current_user.is_authenticated and current_user.kind == "staff":
+        return current_user
+    return None
+
+
+def landing_url() -> str:
+    """The first page a signed-in member of staff sees, by their permissions."""
+    principal = _staff_principal()
+    permissions = principal.permissions if principal else frozenset()
+    for endpoint, permission in _LANDINGS:
+        if endpoint in current_app.view_functions and permission in permissions:
+            return url_for(endpoint)
+    return url_for("public.home")
+
+
+def _next_url() -> str | None:
+    return safe_next(request.args.get("next"))
+
+
+def _page(template: str, form, **context):
+    """Render a form page: 200 when first shown, 400 when it comes back with problems."""
+    status = 400 if form.errors else 200
+    return render_template(template, form=form, **context), status
+
+
+def _step_message(result: StepResult) -> str:
+    if result.outcome == LOCKED:
+        return _("Too many attempts. For your security, signing in is paused until %(when)s. "
+                 "Please try again then.", when=operations.pacific_time(result.retry_at))
+    if result.outcome == WAIT:
+        seconds = max(1, int((result.retry_at - utcnow()).total_seconds() + 0.999))
+        return _("Please wait %(seconds)d seconds, then try again.", seconds=seconds)
+    return ""
+
+
+def _locked_out(result: StepResult):
+    """The session was ended by a lockout: back to the sign-in page, saying until when."""
+    logout_user()
+    flask_session.clear()
+    flash(_step_message(result), "error")
+    return redirect(url_for("accounts.sign_in"))
+
+
+@public
+@_rate_limited
+def sign_in():
+    """Step one: email and password. The same answer whether or not the email has an account."""
+    next_url = _next_url()
+    principal = _staff_principal()
+    if request.method == "GET" and principal and principal.auth_session.mfa_passed:
+        return redirect(next_url or landing_url())
+    form = SignInForm()
+    if not form.validate_on_submit():
+        return _page("accounts/sign_in.html", form, next_url=next_url)
+    db = get_session()
+    result = operations.check_password(db, form.email.data, form.password.data,
+                                       actor=current_actor())
+    if result.outcome != OK:
+        form.form_errors.append(
+            _step_message(result) or _("The email address or password is not right."))
+        return render_template("accounts/sign_in.html", form=form, next_url=next_url), (
+            429 if result.outcome in (LOCKED, WAIT) else 400)
+    if principal is not None:
+        operations.sign_out(db, principal.auth_session, actor=current_actor())
+    # A fresh cookie session: nothing from before signing in carries over.
+    flask_session.clear()
+    login_user(start_session(db, "staff", result.staff))
+    return redirect(url_for("accounts.mfa", next=next_url))
+
+
+@public
+@_rate_limited
+def mfa_step():
+    """Step two: enrol an authenticator app the first time, then a code at every sign-in."""
+    next_url = _next_url()
+    principal = _staff_principal()
+    if principal is None:
+        return redirect(url_for("accounts.sign_in", next=next_url))
+    if principal.auth_session.mfa_passed:
+        return redirect(next_url or landing_url())
+    if principal.user.mfa_enrolled_at is None:
+        return _enrol(principal, next_url)
+    form = CodeForm()
+    if form.validate_on_submit():
+        result = operations.verify_second_factor(
+            get_session(), principal.user, principal.auth_session, form.code.data,
+            actor=current_actor())
+        if result.outcome == OK:
+            if result.method == "recovery_code":
+                flash(_("You used a recovery code. You have %(count)d left. If you lost your "
+                        "phone, ask an administrator to set up two-step verification again.",
+                        count=result.recovery_codes_left), "info")
+            return redirect(next_url or landing_url())
+        if result.outcome == LOCKED:
+            return _locked_out(result)
+        form.code.errors.append(_step_message(result) or _(
+            "That code is not right. Enter the newest code your app shows; each code works "
+            "only once."))
+    return _page("accounts/mfa_verify.html", form, next_url=next_url)
+
+
+def _enrol(principal: Principal, next_url: str | None):
+    db = get_session()
+    staff = principal.user
+    form = EnrolForm()
+    if form.validate_on_submit():
+        result = operations.confirm_enrolment(db, staff, principal.auth_session, form.code.data,
+                                              actor=current_actor())
+        if result.outcome == OK:
+            # Shown once, in this response only: they are stored hashed.
+            return render_template("accounts/recovery_codes.html", codes=result.recovery_codes,
+                                   continue_url=next_url or landing_url())
+        if result.outcome == LOCKED:
+            return _locked_out(result)
+        form.code.errors.append(_step_message(result) or _(
+            "That code is not right. Check that the app shows this account, then enter the "
+            "newest six-digit code."))
+    secret = operations.totp_enrolment_secret(db, staff)
+    uri = mfa.provisioning_uri(secret, staff.email, current_app.config["CUSTODIAN_NAME"])
+    return _page("accounts/mfa_enrol.html", form, next_url=next_url, qr=mfa.qr_data_uri(uri),
+                 secret=mfa.grouped_secret(secret))
+
+
+@staff_required()
+@_rate_limited
+def reauthenticate():
+    """Enter the password again before a sensitive action, then go back to it."""
+    next_url = _next_url()
+    form = ReauthenticateForm()
+    if form.validate_on_submit():
+        result = operations.reauthenticate(get_session(), current_user.user,
+                                           current_user.auth_session, form.password.data,
+                                           actor=current_actor())
+        if result.outcome == OK:
+            return redirect(next_url or landing_url())
+        if result.outcome == LOCKED:
+            return _locked_out(result)
+        form.password.errors.append(_step_message(result) or _("That password is not right."))
+    return _page("accounts/reauthenticate.html", form, next_url=next_url)
+
+
+@public
+def sign_out():
+    """End this staff session (any visitor may press the button; it only ends their own)."""
+    principal = _staff_principal()
+    if principal is None:
+        # A requester's session is ended by their own sign-out, never by this button.
+        return redirect(url_for("public.home"))
+    operations.sign_out(get_session(), principal.auth_session, actor=current_actor())
+    logout_user()
+    flask_session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("public.home"))
+
+
+@token_required
+@_rate_limited
+def setup(token: str):
+    """The admin-issued single-use link: choose a password, then set up two-step verification.
+
+    Opening the link changes nothing (mail scanners open links); only the form's POST does.
+    """
+    db = get_session()
+    staff = operations.staff_for_setup_token(db, token)
+    if staff is None:
+        return render_template("accounts/setup_invalid.html"), 404
+    form = SetPasswordForm(email=staff.email)
+    if form.validate_on_submit():
+        actor = Actor(kind="staff", id=staff.id, client_ip=request.remote_addr)
+        try:
+            operations.complete_setup(db, staff, form.password.data, actor=actor)
+        except StaffProblem as problem:
+            form.password.errors.extend(problem.problems)
+        else:
+            principal = _staff_principal()
+            if principal is not None:
+                operations.sign_out(db, principal.auth_session, actor=actor)
+            flask_session.clear()
+            login_user(start_session(db, "staff", staff))
+            flash(_("Your password is set."), "success")
+            return redirect(url_for("accounts.mfa"))
+    return _page("accounts/setup.html", form, staff=staff)
+
+
+# --- staff administration (ADMINISTER_STAFF; changes need a fresh password entry) ---
+
+def _load_staff(staff_id: int) -> StaffUser:
+    staff = get_session().get(StaffUser, staff_id)
+    if staff is None:
+        abort(404)
+    return staff
+
+
+@staff_required(ADMINISTER_STAFF)
+def staff_list():
+    """Everyone with a staff account, their roles and whether they can sign in."""
+    people = get_session().scalars(
+        select(StaffUser).order_by(StaffUser.is_active.desc(), StaffUser.display_name)
+    ).all()
+    return render_template("accounts/staff_list.html", people=people, role_labels=ROLE_LABELS,
+                           now=utcnow())
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def staff_new():
+    """Create a member of staff; shows their single-use setup link once (and emails it)."""
+    form = NewStaffForm()
+    if form.validate_on_submit():
+        try:
+            staff, link = operations.create_staff(
+                get_session(), email=form.email.data, display_name=form.display_name.data,
+                roles=form.roles.data, licensed=form.licensed_reviewer.data,
+                actor=current_actor(), notify=True)
+        except StaffProblem as problem:
+            form.form_errors.extend(problem.problems)
+        else:
+            return render_template("accounts/setup_link.html", staff=staff, link=link,
+                                   when=operations.pacific_time(link.expires_at), created=True)
+    return _page("accounts/staff_new.html", form)
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def staff_edit(staff_id: int):
+    """Change a person's name, roles and licence flag; deactivate them or send a reset link."""
+    staff = _load_staff(staff_id)
+    form = _roles_form(staff)
+    if form.validate_on_submit():
+        try:
+            outcome = operations.change_staff(
+                get_session(), staff, display_name=form.display_name.data,
+                roles=form.roles.data, licensed=form.licensed_reviewer.data,
+                actor=current_actor())
+        except StaffProblem as problem:
+            form.form_errors.extend(problem.problems)
+        else:
+            flash(_SAVED_MESSAGES[outcome](), "success")
+            return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
+    return _edit_page(staff, form)
+
+
+_SAVED_MESSAGES = {
+    operations.UNCHANGED: lambda: _("Nothing changed."),
+    operations.NAME_CHANGED: lambda: _("Saved."),
+    operations.ACCESS_CHANGED: lambda: _("Saved. Their open sessions have ended, so the new "
+                                         "access applies from their next sign-in."),
+}
+
+
+def _roles_form(staff: StaffUser, **kwargs) -> StaffRolesForm:
+    return StaffRolesForm(data={"display_name": staff.display_name,
+                                "roles": sorted(staff.role_names),
+                                "licensed_reviewer": staff.is_licensed_reviewer}, **kwargs)
+
+
+def _edit_page(staff: StaffUser, form: StaffRolesForm | None = None,
+               problems: list[str] | None = None):
+    # formdata=None: a refused button press must not fill the roles form with its own fields.
+    form = form or _roles_form(staff, formdata=None)
+    status = 400 if (form.errors or problems) else 200
+    return render_template(
+        "accounts/staff_edit.html", form=form, staff=staff, problems=problems or [],
+        reset_form=ResetForm(formdata=None),
+        now=utcnow(), is_self=staff.id == current_user.user.id, role_labels=ROLE_LABELS,
+    ), status
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def staff_deactivate(staff_id: int):
+    """Deactivate a member of staff: they cannot sign in, and their sessions end at once."""
+    staff = _load_staff(staff_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            operations.deactivate_staff(get_session(), staff, actor=current_actor())
+        except StaffProblem as problem:
+            return _edit_page(staff, problems=problem.problems)
+        flash(_("%(name)s is deactivated. Their sessions have ended.",
+                name=staff.display_name), "success")
+    return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def staff_reactivate(staff_id: int):
+    """Let a deactivated member of staff sign in again."""
+    staff = _load_staff(staff_id)
+    if ConfirmForm().validate_on_submit():
+        operations.reactivate_staff(get_session(), staff, actor=current_actor())
+        flash(_("%(name)s can sign in again.", name=staff.display_name), "success")
+    return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def staff_reset(staff_id: int):
+    """Send a new single-use setup link; the old password and every session stop working."""
+    staff = _load_staff(staff_id)
+    form = ResetForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
+    try:
+        link = operations.reset_staff_password(get_session(), staff, actor=current_actor(),
+                                               reset_mfa=form.reset_mfa.data, notify=True)
+    except StaffProblem as problem:
+        return _edit_page(staff, problems=problem.problems)
+    return render_template("accounts/setup_link.html", staff=staff, link=link,
+                           when=operations.pacific_time(link.expires_at), created=False)

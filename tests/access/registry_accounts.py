@@ -1,0 +1,39 @@
+"""Access rules of the accounts area: staff sign-in steps, setup links, staff administration."""
+
+from tests.access.scenario import EVERYONE, STAFF_ROLES, Route
+
+STAFF = frozenset({*STAFF_ROLES, "licensed_clerk"})
+ADMIN = frozenset({"admin"})
+
+
+def build(db, scenario) -> None:
+    """A member of staff to administer, and a live setup link."""
+    from portal.accounts.operations import create_staff
+    from portal.core.actor import SYSTEM
+
+    target, link = create_staff(db, email="admin.target@example.test", display_name="Target",
+                                roles=["clerk"], licensed=False, actor=SYSTEM)
+    scenario.extra["staff_target"] = target
+    scenario.extra["setup_token"] = link.url.rsplit("/", 1)[-1]
+
+
+def _target(s) -> dict:
+    return {"staff_id": s.extra["staff_target"].id}
+
+
+ROUTES = {
+    # Public steps: anyone may see the sign-in form and press "sign out".
+    "accounts.sign_in": Route(EVERYONE),
+    "accounts.sign_out": Route(EVERYONE),
+    # The second step needs a staff session; a visitor without one is sent to sign in.
+    "accounts.mfa": Route(STAFF),
+    "accounts.reauthenticate": Route(STAFF),
+    # The single-use link is the credential, whoever holds it.
+    "accounts.setup": Route(EVERYONE, kwargs=lambda s: {"token": s.extra["setup_token"]}),
+    "accounts.staff_list": Route(ADMIN),
+    "accounts.staff_new": Route(ADMIN),
+    "accounts.staff_edit": Route(ADMIN, kwargs=_target),
+    "accounts.staff_deactivate": Route(ADMIN, kwargs=_target),
+    "accounts.staff_reactivate": Route(ADMIN, kwargs=_target),
+    "accounts.staff_reset": Route(ADMIN, kwargs=_target),
+}

@@ -1,0 +1,37 @@
+"""The staff administration pages in a real browser: an admin adds a clerk; axe-checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.core.db import commit, get_session
+from tests.factories import make_staff_with_mfa, totp_now
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_an_admin_adds_a_clerk_and_gets_the_setup_link(live_server, page, axe_check):
+    with live_server.app.app_context():
+        staff, secret = make_staff_with_mfa(get_session(), "admin",
+                                            email="browser.admin2@example.test")
+        commit()
+    page.goto(live_server.url + "/staff/sign-in")
+    page.get_by_label("Email address").fill("browser.admin2@example.test")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Code", exact=True).fill(totp_now(secret))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Staff accounts").wait_for()
+    axe_check(page, context="staff list")
+    page.get_by_role("link", name="Add a member of staff").click()
+    axe_check(page, context="new staff form")
+    page.get_by_label("Name").fill("Jordan Clerk")
+    page.get_by_label("Work email address").fill("jordan.clerk@example.test")
+    page.get_by_label("Records clerk").check()
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Account created").wait_for()
+    assert live_server.url + "/staff/setup/" in page.locator(".setup-link").inner_text()
+    page.get_by_role("link", name="Back to Jordan Clerk").click()
+    axe_check(page, context="staff edit page")
