@@ -227,3 +227,28 @@ class WizardDraft(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     meta: Mapped[dict | None] = mapped_column(JSON)
+
+
+class LostEmailReport(Base):
+    """A requester who lost access to their email asks the clerk for a new way in (recorded).
+
+    Reached without signing in, so it never says whether the reference exists (R-ID-5);
+    ``request_id`` is set only when the reference and the old address both match a request.
+    """
+
+    __tablename__ = "lost_email_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("record_request.id", ondelete="SET NULL"), index=True
+    )
+    reference_typed: Mapped[str] = mapped_column(String(40))
+    full_name: Mapped[str] = mapped_column(String(240))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    old_email: Mapped[str] = mapped_column(String(254))
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))

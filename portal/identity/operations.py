@@ -1,0 +1,171 @@
+"""Identity operations: email confirmation, magic-link sign-in, proofing steps, roster match.
+
+R-ID-2(a): control of the email address is confirmed by a single-use link valid 24 hours; a
+magic sign-in link is single-use and valid 15 minutes. Only token hashes are stored, and
+links open a page whose button completes the action (POST), so mail scanners that fetch
+links use nothing up. R-ID-5: the sign-in answer and its timing never depend on whether an
+address is known: the lookup and the email happen after the response, in a background job.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.audit.chain import append_event
+from portal.core.actor import Actor
+from portal.core.background import run_after_commit
+from portal.core.db import get_session, utcnow
+from portal.core.mail import send_mail
+from portal.core.tokens import new_token, token_hash
+from portal.identity.links import external_url, neutral_subject, translation_context
+from portal.identity.models import EmailToken, ProofingStep
+from portal.requests.models import RecordRequest, Requester
+from portal.rules import lifecycle
+
+CONFIRM_EMAIL = "confirm_email"
+SIGN_IN = "sign_in"
+
+
+def requester_actor(requester: Requester, client_ip: str | None) -> Actor:
+    """The actor of a requester who proved control of their email (link or session)."""
+    return Actor(kind="requester", id=requester.id, client_ip=client_ip)
+
+
+def _issue_token(session: Session, purpose: str, requester: Requester, lifetime: timedelta,
+                 request_id: int | None = None) -> str:
+    token = new_token()
+    now = utcnow()
+    session.add(EmailToken(
+        purpose=purpose, token_hash=token_hash(token), requester_id=requester.id,
+        request_id=request_id, created_at=now, expires_at=now + lifetime,
+    ))
+    session.flush()
+    return token
+
+
+def issue_email_confirmation(session: Session, requester: Requester, req: RecordRequest) -> str:
+    """Create a 24-hour confirmation token for a request and email its link (after commit)."""
+    hours = int(current_app.config["EMAIL_CONFIRM_HOURS"])
+    token = _issue_token(session, CONFIRM_EMAIL, requester, timedelta(hours=hours), req.id)
+    body = _(
+        "Hello,\n\nWe received a request that gave this email address. Please confirm the "
+        "address by opening this link within %(hours)s hours and pressing the button on the "
+        "page:\n\n%(link)s\n\nWe start working on the request once the address is confirmed. "
+        "For your privacy this email does not include any details.\n\nIf you did not ask us for "
+        "anything, you can ignore this email.\n\nRecords Custodian",
+        hours=hours, link=external_url("identity.confirm_email", token=token),
+    )
+    send_mail(requester.email, neutral_subject(), body)
+    return token
+
+
+def find_token(session: Session, token: str, purpose: str) -> EmailToken | None:
+    """The unused, unexpired token of this purpose, or None (expired and used look the same)."""
+    if not token or len(token) > 100:
+        return None
+    row = session.scalar(select(EmailToken).where(EmailToken.token_hash == token_hash(token)))
+    if row is None or row.purpose != purpose or row.used_at is not None:
+        return None
+    if row.expires_at <= utcnow():
+        return None
+    return row
+
+
+def _use(row: EmailToken) -> None:
+    row.used_at = utcnow()
+
+
+def confirm_email(session: Session, row: EmailToken, actor_ip: str | None,
+                  note: str | None = None) -> RecordRequest:
+    """Use a confirmation token: the address is confirmed and work on the request may start."""
+    _use(row)
+    requester = session.get(Requester, row.requester_id)
+    req = session.get(RecordRequest, row.request_id)
+    mark_email_confirmed(session, requester, req, requester_actor(requester, actor_ip),
+                         note=note)
+    return req
+
+
+def mark_email_confirmed(session: Session, requester: Requester, req: RecordRequest,
+                         actor: Actor, *, note: str | None = None) -> None:
+    """Record R-ID-2(a) for a request and move it on from 'submitted' (R-DL-3: clocks ran)."""
+    from portal.requests.operations import transition
+
+    now = utcnow()
+    if requester.email_confirmed_at is None:
+        requester.email_confirmed_at = now
+    if req.email_confirmed_at is None:
+        req.email_confirmed_at = now
+        session.add(ProofingStep(request_id=req.id, question="requester",
+                                 evidence="email_confirmed", result="accepted", note=note))
+    session.flush()
+    if req.status == lifecycle.SUBMITTED:
+        transition(session, req, "confirm_email", actor)
+    else:  # a clerk already let the request go ahead (mail-in); only the fact is recorded
+        append_event(session, "identity.email_confirmed", actor=actor, object_type="request",
+                     object_id=req.id, request_id=req.id, summary={})
+
+
+def record_uploaded_evidence(session: Session, req: RecordRequest, kinds: list[str]) -> None:
+    """A proofing step per uploaded document type, for the clerk to judge (R-ID-2(b), R-ID-3)."""
+    for kind in sorted(set(kinds)):
+        session.add(ProofingStep(request_id=req.id, question="requester", evidence=kind,
+                                 result="recorded", note="Uploaded with the request"))
+    session.flush()
+
+
+def request_sign_in_link(email: str) -> None:
+    """Schedule the sign-in email; the visitor's answer is the same whatever happens (R-ID-5)."""
+    token = new_token()
+    run_after_commit(_send_sign_in_link, email, token)
+
+
+def _send_sign_in_link(email: str, token: str) -> None:
+    """Background job: if the address belongs to a requester, store the token and email it."""
+    session = get_session()
+    requester = session.scalar(select(Requester).where(Requester.email == email))
+    if requester is None:
+        return
+    minutes = int(current_app.config["MAGIC_LINK_MINUTES"])
+    now = utcnow()
+    session.add(EmailToken(purpose=SIGN_IN, token_hash=token_hash(token),
+                           requester_id=requester.id, created_at=now,
+                           expires_at=now + timedelta(minutes=minutes)))
+    session.flush()
+    with translation_context():
+        body = _(
+            "Hello,\n\nHere is your link to sign in and see your requests. It works once, for "
+            "%(minutes)s minutes:\n\n%(link)s\n\nIf you did not ask to sign in, you can "
+            "ignore this email.\n\nRecords Custodian",
+            minutes=minutes, link=external_url("identity.magic_link", token=token),
+        )
+        subject = neutral_subject()
+    send_mail(requester.email, subject, body)
+
+
+def redeem_sign_in(session: Session, row: EmailToken, actor_ip: str | None) -> Requester:
+    """Use a magic-link token; following it also proves control of the address."""
+    _use(row)
+    requester = session.get(Requester, row.requester_id)
+    if requester.email_confirmed_at is None:
+        requester.email_confirmed_at = utcnow()
+    append_event(session, "requester.signed_in", actor=requester_actor(requester, actor_ip),
+                 object_type="requester", object_id=requester.id, summary={"via": "email_link"})
+    return requester
+
+
+def run_roster_match_job(request_id: int) -> None:
+    """Background job: the roster match of the staff workspace, on its own transaction."""
+    from portal.roster.operations import run_roster_match  # lazily: written in parallel
+
+    run_roster_match(get_session(), request_id)
+
+
+def schedule_roster_match(request_id: int) -> None:
+    """R-ID-5: the match runs after the submission commits, outside the visitor's request."""
+    run_after_commit(run_roster_match_job, request_id)

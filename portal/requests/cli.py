@@ -1,0 +1,31 @@
+"""CLI of the requests area: `flask --app portal drafts purge`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from portal.audit.chain import append_event
+from portal.core.actor import SYSTEM
+from portal.core.db import commit, get_session
+from portal.requests.drafts import purge_expired
+
+drafts_group = AppGroup("drafts", help="Unfinished request wizards kept for WIZARD_DRAFT_DAYS.")
+
+
+@drafts_group.command("purge")
+def purge() -> None:
+    """Delete expired wizard drafts and the files uploaded to them."""
+    session = get_session()
+    drafts, files = purge_expired(session)
+    if drafts:
+        append_event(session, "draft.purged", actor=SYSTEM, object_type="wizard_draft",
+                     summary={"drafts": drafts, "files": files})
+    commit()
+    click.echo(f"Deleted {drafts} expired draft(s) and {files} file(s).")
+
+
+def init_app(app: Flask) -> None:
+    """Register the drafts command group."""
+    app.cli.add_command(drafts_group)

@@ -1,0 +1,597 @@
+"""Handlers of the request wizard, the requester's pages and the third-party download.
+
+Thin: find the draft or the request (a requester only ever finds their own: 404 otherwise),
+validate the form, call one operation, respond. No PHI in URLs: the wizard's URLs name steps
+only, and everything carrying data is a POST.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cryptography.exceptions import InvalidTag
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from portal.accounts.permissions import public, requester_required, token_required
+from portal.accounts.sessions import current_actor
+from portal.core.db import get_session
+from portal.extensions import limiter
+from portal.release import grants
+from portal.requests import drafts, forms, journey, wizard
+from portal.requests.models import RecordRequest, WizardDraft
+from portal.requests.operations import TransitionRefused, today_pacific
+from portal.rules import lifecycle, notices
+from portal.rules.deadlines import format_date, format_due
+from portal.rules.fees import format_cents
+from portal.storage.filestore import IntegrityError
+from portal.storage.models import StoredDocument
+from portal.storage.operations import open_document, save_document
+from portal.storage.uploads import UploadRejected, clean_upload
+
+
+def _submit_limit() -> str:
+    return current_app.config["SUBMIT_LIMIT_PER_CLIENT"]
+
+
+def _token_limit() -> str:
+    return current_app.config["TOKEN_LIMIT_PER_CLIENT"]
+
+
+_submission_limited = limiter.limit(_submit_limit, methods=["POST"],
+                                    exempt_when=lambda: request.view_args.get("name") != "sign")
+_token_limited = limiter.limit(_token_limit, methods=["POST"])
+
+
+# ------------------------------------------------------------------------------ the draft
+
+
+def _browser_token() -> str | None:
+    return request.cookies.get(drafts.COOKIE_NAME)
+
+
+def _current_draft(lock: bool = False) -> tuple[WizardDraft | None, dict | None]:
+    """The browser's live draft and its answers, or (None, None)."""
+    session = get_session()
+    row = drafts.find_draft(session, _browser_token())
+    if row is None:
+        return None, None
+    if lock:
+        # Two submissions at once (a double click) queue here; the second sees the receipt.
+        session.refresh(row, with_for_update=True)
+    try:
+        return row, drafts.read_answers(row)
+    except (InvalidTag, ValueError):
+        return None, None
+
+
+def _set_draft_cookie(response: Response, token: str) -> Response:
+    days = int(current_app.config["WIZARD_DRAFT_DAYS"])
+    response.set_cookie(
+        drafts.COOKIE_NAME, token, max_age=int(timedelta(days=days).total_seconds()),
+        path=drafts.COOKIE_PATH, httponly=True, samesite="Lax",
+        secure=current_app.config["BASE_URL"].startswith("https://"),
+    )
+    return response
+
+
+def _uploaded(row: WizardDraft) -> dict[str, StoredDocument]:
+    return {wizard.slot_of(d): d for d in drafts.draft_documents(get_session(), row)
+            if wizard.slot_of(d)}
+
+
+def _no_draft():
+    flash(_("We could not find your answers. They are kept in this browser for %(days)s days; "
+            "please start again.", days=current_app.config["WIZARD_DRAFT_DAYS"]), "error")
+    return redirect(url_for("requests.start"))
+
+
+# ------------------------------------------------------------------------------ the wizard
+
+
+@public
+def about():
+    """The closure, what records may exist, and what a request involves."""
+    return render_template("public/about.html")
+
+
+@public
+def start():
+    """What a request involves, what to have ready, and the mail-in alternative (R-ID-1)."""
+    row, answers = _current_draft()
+    return render_template(
+        "requests/wizard/start.html", has_draft=bool(row and answers["steps"]),
+        receipt=bool(answers and answers.get("receipt")),
+    )
+
+
+@public
+def begin():
+    """Start a new draft in this browser, or continue the one it has."""
+    session = get_session()
+    row, answers = _current_draft()
+    if row is not None and request.form.get("action") == "continue" and not answers["receipt"]:
+        return redirect(url_for("requests.step", name=wizard.next_step(answers)))
+    if row is not None:
+        drafts.discard_draft(session, row)
+    _row, token = drafts.create_draft(session)
+    response = redirect(url_for("requests.step", name=wizard.STEPS[0].name))
+    return _set_draft_cookie(response, token)
+
+
+@public
+def discard():
+    """Delete this browser's answers and files now."""
+    row, _answers = _current_draft()
+    if row is not None:
+        drafts.discard_draft(get_session(), row)
+    flash(_("Your answers and files were deleted."), "success")
+    response = redirect(url_for("requests.start"))
+    response.delete_cookie(drafts.COOKIE_NAME, path=drafts.COOKIE_PATH)
+    return response
+
+
+def _render_step(step: wizard.Step, answers: dict, form, *, status: int = 200, **extra):
+    order = wizard.applicable_steps(answers)
+    previous = wizard.previous_step(answers, step.name)
+    context = {
+        "step": step, "form": form, "answers": answers,
+        "position": order.index(step.name) + 1 if step.name in order else 1,
+        "total": len(order), "previous": previous,
+        "third_party": wizard.to_third_party(answers), "copies": wizard.is_copies(answers),
+        "requester_type": wizard.requester_type(answers),
+    }
+    context.update(extra)
+    return render_template(step.template, **context), status
+
+
+def _step_context(step: wizard.Step, answers: dict, row: WizardDraft) -> dict:
+    """What a step's page shows besides its form."""
+    extra: dict = {}
+    if step.name in ("consent", "notes_consent"):
+        extra["consent_scope"] = wizard.consent_scope(answers, step.name)
+        extra["consent_recipient"] = wizard.recipient_line(answers)
+        extra["consent_recipient_address"] = wizard.value(answers, "recipient",
+                                                          "recipient_address")
+        extra["consent_purpose"] = wizard.consent_purpose(answers)
+        extra["patient_name"] = " ".join((wizard.value(answers, "patient", "first_name"),
+                                          wizard.value(answers, "patient", "last_name")))
+        extra["consent_statements"] = [
+            text for text in notices.CONSENT_STATEMENTS
+            if not (step.name == "notes_consent" and text == notices.CONSENT_PSYCHOTHERAPY_NOTES)
+        ]
+    if step.name == "documents":
+        extra["uploaded"] = _uploaded(row)
+        extra["slots"] = wizard.required_uploads(answers)
+        extra["max_size"] = f"{int(current_app.config['ID_UPLOAD_MAX_BYTES']) // (1024 * 1024)} MB"
+    if step.name in ("review", "sign"):
+        fee = wizard.fee_for(answers)
+        extra["fee"] = fee
+        extra["fee_total"] = format_cents(fee.amount_cents)
+        extra["uploaded"] = _uploaded(row)
+        extra["parts"] = wizard.requested_parts(answers)
+        extra["steps"] = wizard.applicable_steps(answers)
+        extra["v"] = lambda step_name, field: wizard.value(answers, step_name, field)
+        extra["labels"] = ANSWER_LABELS
+    return extra
+
+
+ANSWER_LABELS = {
+    "kind": dict(forms.KINDS),
+    "requester_type": dict(forms.REQUESTER_TYPES),
+    "program": dict(forms.PROGRAMS),
+    "parts": forms.PART_CHOICE_LABELS,
+    "purpose": forms.PURPOSE_LABELS,
+    "delivery": dict(forms.DELIVERIES),
+}
+
+
+@public
+@_submission_limited
+def step(name: str):
+    """One question group: show it filled from the draft, or save what was posted."""
+    wizard_step = wizard.STEP_BY_NAME.get(name)
+    if wizard_step is None:
+        abort(404)
+    row, answers = _current_draft(lock=request.method == "POST")
+    if row is None:
+        return _no_draft()
+    if answers["receipt"]:
+        if request.method == "POST":
+            flash(_("Your request was already sent. It was not sent a second time."), "success")
+        return redirect(url_for("requests.sent"))
+    session = get_session()
+    uploaded = _uploaded(row)
+    wizard.refresh_done(answers, set(uploaded))
+    if not wizard.may_open(answers, name):
+        return redirect(url_for("requests.step", name=wizard.next_step(answers)))
+    if request.method == "GET":
+        form = wizard.make_form(wizard_step, answers)
+        return _render_step(wizard_step, answers, form, **_step_context(wizard_step, answers, row))
+
+    action = request.form.get("action", "next")
+    typed = {field: request.form.getlist(field) for field in wizard.field_names(wizard_step)
+             if field != "csrf_token"}
+    answers["steps"][name] = drafts.clip_values(typed)
+    if action in ("save", "back"):
+        # Saving without checking: leaving a page never loses what was typed on it.
+        drafts.save_answers(session, row, answers)
+        if action == "save":
+            return Response(status=204)
+        previous = wizard.previous_step(answers, name)
+        target = url_for("requests.step", name=previous) if previous else url_for(
+            "requests.start")
+        return _set_draft_cookie(redirect(target), _browser_token())
+    if name == "documents":
+        return _documents_step(wizard_step, row, answers, uploaded, action)
+    form = wizard.make_form(wizard_step, answers, request.form)
+    if not form.validate():
+        answers["done"] = [s for s in answers["done"] if s != name]
+        drafts.save_answers(session, row, answers)
+        return _render_step(wizard_step, answers, form, status=422,
+                            **_step_context(wizard_step, answers, row))
+    if name == "sign":
+        return _submit(row, answers, form)
+    if name not in answers["done"]:
+        answers["done"].append(name)
+    if name in ("consent", "notes_consent"):
+        answers["signed_over"][name] = wizard.consent_signed_over(answers, name)
+    wizard.refresh_done(answers, set(uploaded))
+    drafts.save_answers(session, row, answers)
+    response = redirect(url_for("requests.step", name=wizard.next_step(answers)))
+    return _set_draft_cookie(response, _browser_token())
+
+
+def _documents_step(wizard_step, row: WizardDraft, answers: dict, uploaded: dict, action: str):
+    """Uploads: each file checked by content; a file already sent is never asked for again."""
+    session = get_session()
+    actor = current_actor()
+    errors: dict[str, str] = {}
+    if action.startswith("remove:"):
+        slot = action.partition(":")[2]
+        if slot in uploaded:
+            drafts.delete_document(session, uploaded.pop(slot))
+        drafts.save_answers(session, row, answers)
+        return redirect(url_for("requests.step", name="documents"))
+    limit = int(current_app.config["ID_UPLOAD_MAX_BYTES"])
+    for slot in wizard.required_uploads(answers):
+        incoming = request.files.get(slot)
+        if incoming is None or not incoming.filename:
+            continue
+        try:
+            clean = clean_upload(incoming.stream, incoming.filename, max_bytes=limit)
+        except UploadRejected as exc:
+            errors[slot] = exc.message
+            continue
+        kind, subtype = wizard.UPLOAD_SLOTS[slot]
+        if slot in uploaded:
+            drafts.delete_document(session, uploaded.pop(slot))
+        uploaded[slot] = save_document(
+            session, clean.stream(), kind=kind, subtype=subtype, filename=clean.filename,
+            media_type=clean.media_type, actor=actor, max_bytes=limit, draft_id=row.id,
+            page_count=clean.page_count,
+        )
+    for slot in wizard.required_uploads(answers):
+        if slot not in uploaded and slot not in errors:
+            errors[slot] = MISSING_UPLOAD[slot]()
+    if errors:
+        answers["done"] = [s for s in answers["done"] if s != "documents"]
+        drafts.save_answers(session, row, answers)
+        form = wizard.make_form(wizard_step, answers, MultiDict())
+        return _render_step(wizard_step, answers, form, status=422, upload_errors=errors,
+                            **_step_context(wizard_step, answers, row))
+    if "documents" not in answers["done"]:
+        answers["done"].append("documents")
+    drafts.save_answers(session, row, answers)
+    return redirect(url_for("requests.step", name=wizard.next_step(answers)))
+
+
+MISSING_UPLOAD = {
+    "photo_id": lambda: _("Choose a photo or scan of your government photo ID."),
+    "authority_proof": lambda: _("Choose a photo or scan of the document that gives you "
+                                 "authority."),
+    "death_certificate": lambda: _("Choose a photo or scan of the death certificate."),
+}
+
+
+def _submit(row: WizardDraft, answers: dict, form):
+    """Sign and send: check everything again, then record the request in one transaction."""
+    session = get_session()
+    uploaded = _uploaded(row)
+    failing = wizard.validate_all(answers, set(uploaded))
+    if failing is not None:
+        drafts.save_answers(session, row, answers)
+        flash(_("Please check this page before sending: something here needs your attention."),
+              "error")
+        return redirect(url_for("requests.step", name=failing))
+    needed = [uploaded[slot] for slot in wizard.required_uploads(answers)]
+    submission = journey.submit_request(
+        session, answers, needed, signature_name=form.signature_name.data,
+        client_ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
+    )
+    receipt = drafts.empty_answers()
+    receipt["receipt"] = {"request_id": submission.request.id,
+                          "access_code": submission.access_code}
+    hours = int(current_app.config["WIZARD_RECEIPT_HOURS"])
+    drafts.save_answers(session, row, receipt, lifetime=timedelta(hours=hours))
+    return redirect(url_for("requests.sent"))
+
+
+def _receipt_request() -> tuple[RecordRequest | None, str | None]:
+    row, answers = _current_draft()
+    if row is None or not answers.get("receipt"):
+        return None, None
+    receipt = answers["receipt"]
+    return get_session().get(RecordRequest, receipt["request_id"]), receipt.get("access_code")
+
+
+@public
+def sent():
+    """The acknowledgement page: reference, both due dates, next steps (R-DL-1)."""
+    req, access_code = _receipt_request()
+    if req is None:
+        return redirect(url_for("requests.start"))
+    today = today_pacific()
+    return render_template(
+        "requests/sent.html", req=req, access_code=access_code,
+        received=format_date(req.received_on),
+        california_due=format_due(req.california_due_on, today) if req.california_due_on
+        else None,
+        hipaa_due=format_due(req.hipaa_due_on, today),
+        requested=_part_labels(req),
+        confirm_hours=current_app.config["EMAIL_CONFIRM_HOURS"],
+    )
+
+
+def _part_labels(req: RecordRequest) -> list:
+    """What was asked for, in the visitor's language."""
+    return [forms.PART_CHOICE_LABELS.get(part.part, part.part) for part in req.parts]
+
+
+def _pdf_response(data: bytes, filename: str) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@public
+def sent_pdf():
+    """The acknowledgement as a PDF receipt, for the browser that sent the request."""
+    req, _code = _receipt_request()
+    if req is None:
+        abort(404)
+    return _pdf_response(journey.acknowledgement_document(req), f"{req.reference}-receipt.pdf")
+
+
+# -------------------------------------------------------------------- the requester's pages
+
+
+def _own_request(request_id: int) -> RecordRequest:
+    """A request of the signed-in requester; anyone else's is 'not found' (never 403)."""
+    req = get_session().get(RecordRequest, request_id)
+    if req is None or req.requester_id != current_user.user.id:
+        abort(404)
+    return req
+
+
+@requester_required
+def my_requests():
+    """Every request of the signed-in requester, with where it stands."""
+    requests_ = sorted(current_user.user.requests, key=lambda r: r.id, reverse=True)
+    return render_template("requests/my_requests.html", requests=requests_,
+                           today=today_pacific(), labels=lifecycle.STATUS_LABELS,
+                           format_due=format_due)
+
+
+def _detail(req: RecordRequest, *, reply_form=None, upload_error: str | None = None,
+            status: int = 200, new_code: str | None = None):
+    session = get_session()
+    messages = journey.visible_messages(session, req)
+    today = today_pacific()
+    page = render_template(
+        "requests/detail.html", req=req, timeline=journey.timeline(session, req),
+        labels=lifecycle.STATUS_LABELS, messages=messages,
+        attachments=journey.attachments_by_message(session, messages),
+        reply_form=reply_form or forms.ReplyForm(formdata=None), upload_error=upload_error,
+        california_due=format_due(req.california_due_on, today) if req.california_due_on
+        else None,
+        hipaa_due=format_due(req.hipaa_extended_due_on or req.hipaa_due_on, today),
+        extension=journey.extension_notice(req), format_date=format_date,
+        grants=grants.requester_grants(session, req), grant_problem=grants.grant_problem,
+        requested=_part_labels(req), can_revoke=journey.can_revoke_consent(req),
+        can_withdraw=req.status in lifecycle.TRANSITIONS["withdraw"].sources,
+        awaiting=req.status == lifecycle.AWAITING_REQUESTER,
+        unconfirmed=req.status == lifecycle.SUBMITTED, new_code=new_code,
+    )
+    journey.mark_messages_read(session, [m for m in messages if m.author_type == "staff"])
+    return page, status
+
+
+@requester_required
+def detail(request_id: int):
+    """One request: status timeline, due dates, messages, downloads and actions."""
+    req = _own_request(request_id)
+    journey.record_view(get_session(), req, current_actor())
+    return _detail(req)
+
+
+@requester_required
+def reply(request_id: int):
+    """Answer the clerk, with attachments; an awaited answer moves the request on."""
+    req = _own_request(request_id)
+    form = forms.ReplyForm()
+    files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    limit = int(current_app.config["ID_UPLOAD_MAX_BYTES"])
+    most = int(current_app.config["MESSAGE_MAX_ATTACHMENTS"])
+    if not form.validate():
+        return _detail(req, reply_form=form, status=422)
+    if len(files) > most:
+        return _detail(req, reply_form=form, status=422, upload_error=_(
+            "You can attach at most %(count)s files to one reply.", count=most))
+    cleaned = []
+    for incoming in files:
+        try:
+            cleaned.append(clean_upload(incoming.stream, incoming.filename, max_bytes=limit))
+        except UploadRejected as exc:
+            # Nothing is stored unless every file passes; the typed reply is shown again.
+            return _detail(req, reply_form=form, status=422, upload_error=exc.message)
+    journey.post_reply(get_session(), req, form.body.data, cleaned, current_actor())
+    flash(_("Your reply was sent."), "success")
+    return redirect(url_for("requests.detail", request_id=req.id) + "#messages")
+
+
+def _confirmed_action(req: RecordRequest, template: str, perform, done_message: str):
+    form = forms.ConfirmActionForm()
+    if request.method == "GET" or not form.validate():
+        status = 422 if request.method == "POST" else 200
+        return render_template(template, req=req, form=form), status
+    try:
+        perform(get_session(), req, current_actor(), request.form.get("version", type=int))
+    except TransitionRefused as exc:
+        for problem in exc.problems:
+            flash(problem, "error")
+        return redirect(url_for("requests.detail", request_id=req.id))
+    flash(done_message, "success")
+    return redirect(url_for("requests.detail", request_id=req.id))
+
+
+@requester_required
+def withdraw(request_id: int):
+    """Withdraw a request (asks for confirmation first)."""
+    req = _own_request(request_id)
+    return _confirmed_action(req, "requests/withdraw.html", journey.withdraw_request,
+                             _("Your request was withdrawn."))
+
+
+@requester_required
+def revoke_consent(request_id: int):
+    """R-REL-6: cancel the consent to share; binds from now, not for what was already sent."""
+    req = _own_request(request_id)
+    if not journey.can_revoke_consent(req):
+        abort(404)
+    return _confirmed_action(req, "requests/revoke_consent.html", journey.revoke_consent,
+                             _("Your consent was cancelled. Nothing more will be sent under "
+                               "it."))
+
+
+@requester_required
+def confirm_here(request_id: int):
+    """Confirm the email for a request while signed in by an emailed link (R-ID-2(a))."""
+    req = _own_request(request_id)
+    if req.status == lifecycle.SUBMITTED:
+        journey.confirm_while_signed_in(get_session(), req, current_user.user, current_actor())
+        flash(_("Thank you: your email address is confirmed."), "success")
+    return redirect(url_for("requests.detail", request_id=req.id))
+
+
+@requester_required
+def new_access_code(request_id: int):
+    """Make a new access code for the third party; the old one stops working."""
+    req = _own_request(request_id)
+    if not (req.recipient_type == "third_party" and req.access_code_hash):
+        abort(404)
+    code = journey.reset_access_code(get_session(), req, current_actor())
+    return _detail(req, new_code=code)
+
+
+@requester_required
+def acknowledgement(request_id: int):
+    """The acknowledgement PDF of one of the requester's requests."""
+    req = _own_request(request_id)
+    return _pdf_response(journey.acknowledgement_document(req), f"{req.reference}-receipt.pdf")
+
+
+def _stream_document(document: StoredDocument, filename: str) -> Response:
+    # The file is opened here, in the request; the body then streams without needing it.
+    reader = open_document(document)
+    response = Response(grants.stream_chunks(reader), mimetype=document.media_type)
+    response.call_on_close(reader.close)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Length"] = str(document.size)
+    return response
+
+
+@requester_required
+def download(request_id: int, grant_id: int):
+    """R-SEC-2: download the released packet; counted, expiring, audited."""
+    req = _own_request(request_id)
+    try:
+        _grant, document = grants.redeem_for_requester(get_session(), req, grant_id,
+                                                       current_actor())
+    except LookupError:
+        abort(404)
+    except grants.GrantUnavailable as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("requests.detail", request_id=req.id))
+    except IntegrityError:
+        g.rollback_only = True
+        flash(_("We could not check this file, so it was not sent. The records custodian has "
+                "been told; please try again later."), "error")
+        return redirect(url_for("requests.detail", request_id=req.id))
+    return _stream_document(document, f"{req.reference}-records.pdf")
+
+
+@requester_required
+def attachment(request_id: int, document_id: int):
+    """A file attached to a message of this request (clerk's or the requester's own)."""
+    req = _own_request(request_id)
+    session = get_session()
+    document = session.get(StoredDocument, document_id)
+    messages = {m.id for m in journey.visible_messages(session, req)}
+    if document is None or document.request_id != req.id or document.message_id not in messages:
+        abort(404)
+    try:
+        grants.verify_document(document)
+    except IntegrityError:
+        abort(500)
+    from portal.audit.chain import append_event
+
+    append_event(session, "document.downloaded", actor=current_actor(), object_type="document",
+                 object_id=document.id, request_id=req.id, summary={"kind": document.kind})
+    return _stream_document(document, document.filename)
+
+
+# ------------------------------------------------------------------ third-party download
+
+
+@token_required
+@_token_limited
+def shared_download(token: str):
+    """A third party's link: the packet is sent only with the right access code (R-SEC-2)."""
+    session = get_session()
+    grant = grants.find_shared_grant(session, token)
+    if grant is None:
+        abort(404)
+    form = forms.AccessCodeForm()
+    problem = grants.grant_problem(grant)
+    if request.method == "GET" or problem:
+        return render_template("requests/shared_download.html", form=form, problem=problem,
+                               token=token), (410 if problem else 200)
+    if not form.validate():
+        return render_template("requests/shared_download.html", form=form, token=token), 422
+    try:
+        _grant, document = grants.redeem_with_access_code(session, grant, form.access_code.data,
+                                                          current_actor())
+    except grants.WrongAccessCode as exc:
+        form.access_code.errors.append(exc.message)
+        return render_template("requests/shared_download.html", form=form, token=token), 422
+    except grants.GrantUnavailable as exc:
+        return render_template("requests/shared_download.html", form=form, problem=exc.message,
+                               token=token), 410
+    except IntegrityError:
+        g.rollback_only = True
+        abort(500)
+    req = session.get(RecordRequest, grant.request_id)
+    return _stream_document(document, f"{req.reference}-records.pdf")

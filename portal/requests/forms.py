@@ -1,0 +1,537 @@
+"""Forms of the request wizard and of the requester's pages; the forms own validation.
+
+Each wizard step is one form. A step's checks that need another step's answer (a date of
+birth before the stay, a consent end date after today) read ``form.answers``: every saved
+answer of the draft, set by the wizard before validating.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import CheckboxInput, DateInput, ListWidget
+
+from portal.rules.consent import _add_months
+from portal.rules.fees import PURPOSES
+
+# R-ID-3: the personal representatives the portal accepts; there is no parent path (R-ID-4).
+REQUESTER_TYPES = (
+    ("patient", _l("I am the patient")),
+    ("executor", _l("Executor or administrator of the estate of a patient who has died")),
+    ("beneficiary", _l("Beneficiary of a patient who has died, where there is no executor or "
+                       "administrator")),
+    ("guardian", _l("Court-appointed guardian or conservator of the patient")),
+    ("agent", _l("Health care agent under the patient's power of attorney")),
+)
+REPRESENTATIVE_TYPES = tuple(code for code, _label in REQUESTER_TYPES if code != "patient")
+# What each representative uploads as proof of authority (R-ID-3).
+DECEASED_TYPES = frozenset({"executor", "beneficiary"})
+
+KINDS = (
+    ("copies", _l("Copies of medical records")),
+    ("accounting", _l("A list of who the records were shared with (an accounting of "
+                      "disclosures)")),
+)
+DELIVERIES = (
+    ("download", _l("Secure download (by email link)")),
+    ("mail", _l("Paper copies by mail")),
+)
+RECIPIENTS = (
+    ("patient", _l("Me")),
+    ("third_party", _l("Someone else, such as a doctor or a lawyer")),
+)
+RECORD_SCOPES = (
+    ("complete", _l("The complete record")),
+    ("chosen", _l("Only the parts I choose below")),
+)
+PROGRAMS = (
+    ("detox", _l("Detox (medically supervised withdrawal)")),
+    ("residential", _l("Residential treatment")),
+    ("outpatient", _l("Outpatient")),
+    ("not_sure", _l("Not sure")),
+)
+RECORD_PARTS = (
+    ("discharge_summary", _l("Discharge summary")),
+    ("assessments", _l("Assessments and history")),
+    ("treatment_plans", _l("Treatment plans and progress notes")),
+    ("medications", _l("Medication records")),
+    ("labs", _l("Lab results")),
+    ("billing", _l("Billing statement")),
+)
+NOTES_CHOICES = (
+    ("psychotherapy_notes", _l("Psychotherapy notes")),
+    ("counseling_notes", _l("Substance use counseling session notes")),
+)
+# Every requested part in plain words, for the pages (the letters use PART_LABELS).
+PART_CHOICE_LABELS = {
+    "complete": _l("The complete record (not including therapy notes)"),
+    **dict(RECORD_PARTS),
+    **dict(NOTES_CHOICES),
+    "accounting": _l("A list of who the records were shared with (accounting of disclosures)"),
+}
+PURPOSE_LABELS = {
+    "continuing_care": _l("Care from a new doctor or other health care provider"),
+    "public_benefit_appeal": _l("An appeal about a public benefit, such as disability "
+                                "(copies are free)"),
+    "legal": _l("A legal matter"),
+    "insurance": _l("Insurance"),
+    "personal": _l("To keep for myself"),
+    "other": _l("Something else"),
+}
+assert set(PURPOSE_LABELS) == {code for code, _label in PURPOSES}
+
+# Control characters, zero-width and bidirectional overrides (which can disguise text).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+CLOSURE_DATE = date(2018, 11, 10)  # the Woolsey Fire; no stay can start after it
+EARLIEST_DATE = date(1900, 1, 1)
+
+
+# ------------------------------------------------------------------------- fields and checks
+
+
+def parse_date(text: str | None) -> date | None:
+    """A date typed as YYYY-MM-DD (the browser's date picker) or MM/DD/YYYY, else None."""
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y"):
+        try:
+            return datetime.strptime((text or "").strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+class DateField(StringField):
+    """A date field rendered as a date picker that keeps whatever was typed on errors."""
+
+    widget = DateInput()
+
+    def process_formdata(self, valuelist):
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = parse_date(raw) if raw else None
+        if raw and self.data is None:
+            raise ValueError(_l("Enter a real date, for example 2016-03-31."))
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the choices WTForms expects."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _allowed(field) -> set[str]:
+    return {str(choice.value) for choice in field.choices}
+
+
+class ChoiceField(RadioField):
+    """Radio buttons; an empty answer is left to the field's own check, a forged one refused."""
+
+    def pre_validate(self, form):
+        if self.data and self.data not in _allowed(self):
+            raise StopValidation(_l("Choose from the options shown."))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes for a multiple choice (rendered by the choices() macro)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        allowed = _allowed(self)
+        for value in self.data or []:
+            if value not in allowed:
+                raise ValidationError(_l("Choose from the options shown."))
+
+
+class Text:
+    """Trimmed text without control characters, within a length limit (required or not)."""
+
+    def __init__(self, max_length: int, *, required: str | None = None, multiline: bool = False,
+                 letters: bool = False):
+        self.max_length = max_length
+        self.required = required
+        self.multiline = multiline
+        self.letters = letters
+
+    def __call__(self, form, field: Field):
+        value = (field.data or "").strip()
+        if self.multiline:
+            value = value.replace("\r\n", "\n")
+        field.data = value
+        if not value:
+            if self.required:
+                raise StopValidation(self.required)
+            return
+        allowed_control = "\n\t" if self.multiline else ""
+        if any(_CONTROL.match(c) for c in value if c not in allowed_control) or (
+            not self.multiline and ("\n" in value or "\t" in value)
+        ):
+            raise StopValidation(_l("Remove the unusual characters (such as control characters) "
+                                    "from this answer."))
+        if len(value) > self.max_length:
+            raise StopValidation(_l("Use %(max)s characters or fewer (you entered %(count)s).",
+                                    max=self.max_length, count=len(value)))
+        if self.letters and not any(unicodedata.category(c).startswith("L") for c in value):
+            raise StopValidation(_l("Enter a name using letters."))
+
+
+def required_choice(message: str):
+    """A radio choice must be made (the field's own choice check names wrong values)."""
+
+    def check(form, field):
+        if not field.data:
+            raise StopValidation(message)
+
+    return check
+
+
+def is_email(value: str) -> bool:
+    """A plausible email address (the confirmation link proves it works)."""
+    return bool(_EMAIL.match(value)) and ".." not in value
+
+
+def normalize_email(value: str | None) -> str:
+    """Addresses are compared and stored lower-case without surrounding spaces."""
+    return (value or "").strip().lower()
+
+
+def today_pacific() -> date:
+    """Today in Los Angeles (imported lazily to keep forms free of the operations module)."""
+    from portal.requests.operations import today_pacific as today
+
+    return today()
+
+
+def answer(form, step: str, name: str) -> str:
+    """One saved answer of another step (first value), or ''."""
+    values = (getattr(form, "answers", {}) or {}).get("steps", {}).get(step, {}).get(name, [])
+    return values[0] if values else ""
+
+
+def answer_date(form, step: str, name: str) -> date | None:
+    """A saved date answer of another step, parsed, or None."""
+    return parse_date(answer(form, step, name))
+
+
+def past_date(what: str, *, required: bool):
+    """A date that is not in the future (nor absurdly old)."""
+
+    def check(form, field):
+        if field.data is None:
+            if required and not field.errors:
+                raise StopValidation(_l("Enter %(what)s.", what=what))
+            return
+        if field.data > today_pacific():
+            raise StopValidation(_l("%(what)s cannot be in the future.", what=what.capitalize()))
+        if field.data < EARLIEST_DATE:
+            raise StopValidation(_l("Check the year of %(what)s.", what=what))
+
+    return check
+
+
+class WizardForm(FlaskForm):
+    """A wizard step; ``answers`` holds the draft's other answers for cross-step checks."""
+
+    answers: dict = {}
+
+
+# ------------------------------------------------------------------------------- the steps
+
+
+class KindForm(WizardForm):
+    kind = ChoiceField(
+        _l("What would you like to ask for?"),
+        choices=options(KINDS),
+        validators=[required_choice(_l("Choose what you would like to ask for."))],
+    )
+
+
+class WhoForm(WizardForm):
+    requester_type = ChoiceField(
+        _l("Who is asking?"), choices=options(REQUESTER_TYPES),
+        validators=[required_choice(_l("Choose who is asking."))],
+    )
+    requester_name = StringField(_l("Your full legal name"),
+                                 validators=[Text(240, letters=True)])
+    authority_description = TextAreaField(
+        _l("Describe your authority"), validators=[Text(2000, multiline=True)])
+
+    def validate_requester_name(self, field):
+        if self.requester_type.data in REPRESENTATIVE_TYPES and not field.data:
+            raise ValidationError(_l("Enter your full legal name."))
+
+    def validate_authority_description(self, field):
+        if self.requester_type.data in REPRESENTATIVE_TYPES and not field.data:
+            raise ValidationError(_l("Describe your authority, for example the court and the date "
+                                     "of your appointment."))
+
+
+class PatientForm(WizardForm):
+    first_name = StringField(
+        _l("Legal first name"),
+        validators=[Text(120, required=_l("Enter the patient's legal first name."), letters=True)])
+    last_name = StringField(
+        _l("Legal last name"),
+        validators=[Text(120, required=_l("Enter the patient's legal last name."), letters=True)])
+    other_names = TextAreaField(_l("Other names used during treatment (optional)"),
+                                validators=[Text(1000, multiline=True)])
+    dob = DateField(_l("Date of birth"),
+                    validators=[past_date(_l("the date of birth"), required=True)])
+    ssn_last4 = StringField(_l("Last 4 digits of Social Security number (optional)"),
+                            validators=[Text(4)])
+
+    def validate_ssn_last4(self, field):
+        if field.data and not re.fullmatch(r"[0-9]{4}", field.data):
+            raise ValidationError(_l("Enter exactly 4 digits, or leave this empty."))
+
+
+class ContactForm(WizardForm):
+    email = StringField(_l("Email address"),
+                        validators=[Text(254, required=_l("Enter your email address."))])
+    email_confirm = StringField(_l("Email address again"),
+                                validators=[Text(254, required=_l("Enter your email address "
+                                                                  "again."))])
+    phone = StringField(_l("Phone number (optional)"), validators=[Text(40)])
+    address_line1 = StringField(_l("Address line 1"),
+                                validators=[Text(200, required=_l("Enter your street address "
+                                                                  "or PO box."))])
+    address_line2 = StringField(_l("Address line 2 (optional)"), validators=[Text(200)])
+    address_city = StringField(_l("City"), validators=[Text(100, required=_l("Enter the city."))])
+    address_state = StringField(_l("State"),
+                                validators=[Text(40, required=_l("Enter the state."))])
+    address_postal_code = StringField(_l("ZIP code"),
+                                      validators=[Text(20, required=_l("Enter the ZIP code."))])
+
+    def validate_email(self, field):
+        field.data = normalize_email(field.data)
+        if not is_email(field.data):
+            raise ValidationError(_l("Enter an email address like name@example.com."))
+
+    def validate_email_confirm(self, field):
+        field.data = normalize_email(field.data)
+        if field.data != normalize_email(self.email.data):
+            raise ValidationError(_l("The two email addresses are different. Type the same "
+                                     "address in both boxes."))
+
+    def validate_phone(self, field):
+        if field.data and not re.fullmatch(r"[0-9+()\-. ]{7,40}", field.data):
+            raise ValidationError(_l("Enter a phone number using digits, for example "
+                                     "(555) 010-1234."))
+
+
+class StayForm(WizardForm):
+    stay_from = DateField(_l("About when did the stay begin? (optional)"),
+                          validators=[past_date(_l("the admission date"), required=False)])
+    stay_to = DateField(_l("About when did it end? (optional)"),
+                        validators=[past_date(_l("the discharge date"), required=False)])
+    program = ChoiceField(_l("Which program?"), choices=options(PROGRAMS),
+                         validators=[required_choice(_l("Choose a program, or Not sure."))])
+
+    def validate_stay_from(self, field):
+        if field.data is None:
+            return
+        if field.data > CLOSURE_DATE:
+            raise ValidationError(_l("The program closed on 10 November 2018, so a stay cannot "
+                                     "begin after that. Check the date."))
+        dob = answer_date(self, "patient", "dob")
+        if dob and field.data < dob:
+            raise ValidationError(_l("The stay cannot begin before the date of birth you gave. "
+                                     "Check both dates."))
+
+    def validate_stay_to(self, field):
+        if field.data is None:
+            return
+        if self.stay_from.data and field.data < self.stay_from.data:
+            raise ValidationError(_l("The discharge date must be on or after the admission "
+                                     "date."))
+        dob = answer_date(self, "patient", "dob")
+        if dob and field.data < dob:
+            raise ValidationError(_l("The stay cannot end before the date of birth you gave. "
+                                     "Check both dates."))
+
+
+class RecordsForm(WizardForm):
+    scope = ChoiceField(
+        _l("Which records?"),
+        choices=options(RECORD_SCOPES),
+        validators=[required_choice(_l("Choose the complete record or the parts you want."))],
+    )
+    parts = MultiCheckboxField(_l("Parts of the record"), choices=options(RECORD_PARTS))
+    notes = MultiCheckboxField(_l("Therapy notes (asked for separately)"),
+                               choices=options(NOTES_CHOICES))
+    records_from = DateField(_l("Records from (optional)"),
+                             validators=[past_date(_l("the start date"), required=False)])
+    records_to = DateField(_l("Records up to (optional)"),
+                           validators=[past_date(_l("the end date"), required=False)])
+
+    def validate_parts(self, field):
+        if self.scope.data == "chosen" and not (field.data or self.notes.data):
+            raise ValidationError(_l("Choose at least one part of the record."))
+
+    def validate_records_to(self, field):
+        if field.data and self.records_from.data and field.data < self.records_from.data:
+            raise ValidationError(_l("The end date must be on or after the start date."))
+
+
+class DeliveryForm(WizardForm):
+    recipient_type = ChoiceField(
+        _l("Who should receive the records?"),
+        choices=options(RECIPIENTS),
+    )
+    delivery = ChoiceField(
+        _l("How should they be sent?"),
+        choices=options(DELIVERIES),
+        validators=[required_choice(_l("Choose how the records should be sent."))],
+    )
+
+    def validate_recipient_type(self, field):
+        # An accounting of disclosures goes to the person who asked for it.
+        if answer(self, "kind", "kind") == "accounting":
+            field.data = "patient"
+        elif not field.data:
+            raise ValidationError(_l("Choose who should receive the records."))
+
+
+class RecipientForm(WizardForm):
+    recipient_name = StringField(
+        _l("Recipient's full name"),
+        validators=[Text(240, required=_l("Enter the recipient's name."), letters=True)])
+    recipient_organisation = StringField(_l("Organization (optional)"), validators=[Text(240)])
+    recipient_address = TextAreaField(
+        _l("Recipient's postal address"),
+        validators=[Text(600, required=_l("Enter the recipient's postal address."),
+                         multiline=True)])
+    recipient_email = StringField(_l("Recipient's email address"), validators=[Text(254)])
+    recipient_email_confirm = StringField(_l("Recipient's email address again"),
+                                          validators=[Text(254)])
+
+    def _by_link(self) -> bool:
+        return answer(self, "delivery", "delivery") == "download"
+
+    def validate_recipient_email(self, field):
+        field.data = normalize_email(field.data)
+        if not field.data:
+            if self._by_link():
+                raise ValidationError(_l("Enter the recipient's email address for the download "
+                                         "link."))
+            return
+        if not is_email(field.data):
+            raise ValidationError(_l("Enter an email address like name@example.com."))
+
+    def validate_recipient_email_confirm(self, field):
+        field.data = normalize_email(field.data)
+        if (self.recipient_email.data or field.data) and field.data != self.recipient_email.data:
+            raise ValidationError(_l("The two email addresses are different. Type the same "
+                                     "address in both boxes."))
+
+
+class PurposeForm(WizardForm):
+    purpose = ChoiceField(_l("Why do you need the records?"),
+                         choices=options(PURPOSE_LABELS.items()))
+    purpose_detail = TextAreaField(_l("Anything you would like to add (optional)"),
+                                   validators=[Text(1000, multiline=True)])
+
+    def validate_purpose(self, field):
+        # Optional for the patient's own copy; a consent must state a purpose (R-REL-2).
+        if not field.data and answer(self, "delivery", "recipient_type") == "third_party":
+            raise ValidationError(_l("Choose why the records are being shared."))
+
+
+def _expiry_check(form, field):
+    """R-REL-2: a specific end date, not in the past, at most CONSENT_MAX_MONTHS away."""
+    today = today_pacific()
+    months = int(current_app.config["CONSENT_MAX_MONTHS"])
+    latest = _add_months(today, months)
+    if field.data is None:
+        if not field.errors:
+            raise StopValidation(_l("Enter the date this permission ends."))
+        return
+    if field.data < today:
+        raise StopValidation(_l("The end date cannot be in the past."))
+    if field.data > latest:
+        raise StopValidation(_l("The end date can be at most %(months)s months from today: "
+                                "%(latest)s or earlier.", months=months,
+                                latest=latest.isoformat()))
+
+
+class ConsentForm(WizardForm):
+    expires_on = DateField(_l("This permission ends on"), validators=[_expiry_check])
+    consent_name = StringField(
+        _l("Type your full legal name to sign this consent"),
+        validators=[Text(240, required=_l("Type your full name to sign the consent."),
+                         letters=True)])
+    agree = BooleanField(_l("I have read the statements above and I give this consent."))
+
+    def validate_agree(self, field):
+        if not field.data:
+            raise ValidationError(_l("Confirm that you have read the statements and give this "
+                                     "consent."))
+
+
+class NotesConsentForm(ConsentForm):
+    agree = BooleanField(_l("I have read the statements above and I give this separate consent "
+                            "for the therapy notes."))
+
+
+class DocumentsForm(WizardForm):
+    """Files come from request.files; the step checks presence against the draft's uploads."""
+
+
+class ReviewForm(WizardForm):
+    """Nothing to enter: the review page only moves on to signing."""
+
+
+class SignForm(WizardForm):
+    signature_name = StringField(
+        _l("Type your full legal name"),
+        validators=[Text(240, required=_l("Type your full legal name to sign."), letters=True)])
+    attest = BooleanField(_l("I confirm that the information I gave is true, and that I am the "
+                             "patient or have the legal authority I described."))
+
+    def validate_attest(self, field):
+        if not field.data:
+            raise ValidationError(_l("Confirm that the information is true to send the "
+                                     "request."))
+
+
+# --------------------------------------------------------------------- requester's pages
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Your reply"),
+                         validators=[Text(10000, required=_l("Write your reply."),
+                                          multiline=True)])
+
+
+class ConfirmActionForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, I am sure"))
+
+    def validate_confirm(self, field):
+        if not field.data:
+            raise ValidationError(_l("Tick the box to confirm."))
+
+
+class AccessCodeForm(FlaskForm):
+    access_code = StringField(_l("Access code"),
+                              validators=[Text(40, required=_l("Enter the access code."))])

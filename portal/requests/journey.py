@@ -1,0 +1,335 @@
+"""The requester's side of a request: submit it, follow it, answer the clerk, withdraw, revoke.
+
+Operations flush, never commit, and each writes its audit event (through the lifecycle's
+``transition`` where a status changes). Handlers pass the requester's Actor.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts.passwords import hash_password
+from portal.audit.chain import append_event
+from portal.audit.models import AuditEvent
+from portal.core.actor import Actor
+from portal.core.db import utcnow
+from portal.identity import operations as identity
+from portal.release.documents import Acknowledgement, MailingAddress, acknowledgement_pdf
+from portal.release.grants import revoke_grants
+from portal.release.letterhead import letterhead_from_config
+from portal.release.models import DownloadGrant
+from portal.requests import wizard
+from portal.requests.forms import normalize_email
+from portal.requests.models import LostEmailReport, Message, RecordRequest, Requester
+from portal.requests.operations import PART_LABELS, create_request, today_pacific, transition
+from portal.rules import lifecycle
+from portal.storage.models import StoredDocument
+from portal.storage.operations import save_document
+from portal.storage.uploads import CleanUpload
+
+# Unambiguous characters only: no 0/O, 1/I/L, so a code read aloud survives.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submitted request and, for a third-party link, the access code shown once."""
+
+    request: RecordRequest
+    access_code: str | None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of the requester's status timeline."""
+
+    at: datetime
+    status: str
+
+
+def new_access_code() -> str:
+    """An 8-character access code shown as XXXX-XXXX (about 40 bits, hashed with Argon2)."""
+    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def hash_access_code(code: str) -> str:
+    """The stored form of an access code (compared case- and dash-insensitively)."""
+    from portal.release.grants import normalize_access_code
+
+    return hash_password(normalize_access_code(code))
+
+
+def find_or_create_requester(session: Session, email: str) -> Requester:
+    """The requester for an address (one per address); created unconfirmed if new."""
+    email = normalize_email(email)
+    requester = session.scalar(select(Requester).where(Requester.email == email))
+    if requester is None:
+        requester = Requester(email=email)
+        session.add(requester)
+        session.flush()
+    return requester
+
+
+def submit_request(
+    session: Session, answers: dict, documents: list[StoredDocument], *, signature_name: str,
+    client_ip: str | None, user_agent: str | None,
+) -> Submission:
+    """Record a signed wizard submission in one transaction (R-REL-1, R-DL-1, R-DL-3).
+
+    Creates the request through create_request, moves the draft's files onto it, records the
+    uploaded evidence, emails the confirmation link and schedules the roster match to run
+    after the commit (R-ID-5).
+    """
+    requester = find_or_create_requester(session, wizard.value(answers, "contact", "email"))
+    actor = identity.requester_actor(requester, client_ip)
+    access_code = None
+    if wizard.to_third_party(answers) and wizard.value(answers, "delivery",
+                                                       "delivery") == "download":
+        access_code = new_access_code()
+    data = wizard.build_new_request(
+        answers, signature_name=signature_name, signed_at=utcnow(), signed_ip=client_ip,
+        signed_user_agent=(user_agent or "")[:400] or None,
+        access_code_hash=hash_access_code(access_code) if access_code else None,
+    )
+    req = create_request(session, data, requester_id=requester.id, actor=actor)
+    for document in documents:
+        document.request_id = req.id
+        document.draft_id = None
+        document.uploaded_by_requester_id = requester.id
+    session.flush()
+    identity.record_uploaded_evidence(session, req, [d.kind for d in documents])
+    identity.issue_email_confirmation(session, requester, req)
+    identity.schedule_roster_match(req.id)
+    return Submission(request=req, access_code=access_code)
+
+
+def requested_labels(req: RecordRequest) -> list[str]:
+    """What was asked for, in plain words."""
+    return [PART_LABELS.get(part.part, part.part) for part in req.parts]
+
+
+def delivery_words(req: RecordRequest) -> str:
+    """How the records go, in plain words (English: the acknowledgement letter's wording)."""
+    if req.recipient_type == "third_party":
+        how = "by a download link that needs an access code" if req.delivery == "download" \
+            else "as paper copies by mail"
+        return f"To {req.recipient_name}, {how}"
+    return "By secure download" if req.delivery == "download" else "As paper copies by mail"
+
+
+def mailing_name(req: RecordRequest) -> str:
+    """Whom letters about the request are addressed to: the person who asked."""
+    if req.requester_type != "patient" and req.requester_name:
+        return req.requester_name
+    return f"{req.patient_first_name} {req.patient_last_name}"
+
+
+def acknowledgement_document(req: RecordRequest) -> bytes:
+    """The acknowledgement PDF (R-DL-1: both due dates), from plain values."""
+    lines = tuple(line for line in (
+        req.address_line1, req.address_line2,
+        " ".join(x for x in (f"{req.address_city}," if req.address_city else None,
+                             req.address_state, req.address_postal_code) if x),
+    ) if line)
+    letter = Acknowledgement(
+        reference=req.reference,
+        generated_on=today_pacific(),
+        to=MailingAddress(name=mailing_name(req), lines=lines or ("(no postal address given)",)),
+        received_on=req.received_on,
+        requested=tuple(requested_labels(req)),
+        delivery=delivery_words(req),
+        # An accounting request has only the 60-day federal clock (R-DL-4).
+        california_due_on=req.california_due_on or req.working_due_on,
+        hipaa_due_on=req.hipaa_extended_due_on or req.hipaa_due_on,
+        about_name=(f"{req.patient_first_name} {req.patient_last_name}"
+                    if req.requester_type != "patient" else None),
+    )
+    return acknowledgement_pdf(letter, letterhead_from_config(current_app.config))
+
+
+def timeline(session: Session, req: RecordRequest) -> list[TimelineEntry]:
+    """The request's status changes, oldest first, from its audit trail."""
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.request_id == req.id,
+                                 AuditEvent.action.like("request.%"))
+        .order_by(AuditEvent.id)
+    )
+    entries: list[TimelineEntry] = []
+    for event in events:
+        summary = event.summary or {}
+        status = lifecycle.SUBMITTED if event.action == "request.submitted" else summary.get("to")
+        if status not in lifecycle.STATUS_LABELS:
+            continue
+        if entries and entries[-1].status == status:
+            continue
+        entries.append(TimelineEntry(at=event.occurred_at, status=status))
+    return entries
+
+
+def visible_messages(session: Session, req: RecordRequest) -> list[Message]:
+    """Messages the requester may read (never the clerk's internal notes), oldest first."""
+    return list(session.scalars(
+        select(Message).where(Message.request_id == req.id, Message.internal.is_(False))
+        .order_by(Message.created_at, Message.id)
+    ))
+
+
+def attachments_by_message(session: Session, messages: list[Message]) -> dict[int, list]:
+    """The files attached to each message."""
+    ids = [m.id for m in messages]
+    found: dict[int, list[StoredDocument]] = {i: [] for i in ids}
+    if ids:
+        for document in session.scalars(
+            select(StoredDocument).where(StoredDocument.message_id.in_(ids))
+            .order_by(StoredDocument.id)
+        ):
+            found[document.message_id].append(document)
+    return found
+
+
+def mark_messages_read(session: Session, messages: list[Message]) -> None:
+    """The requester has now seen the clerk's messages."""
+    now = utcnow()
+    for message in messages:
+        if message.author_type == "staff" and message.read_at is None:
+            message.read_at = now
+    session.flush()
+
+
+def record_view(session: Session, req: RecordRequest, actor: Actor) -> None:
+    """R-AUD-2: a requester opening their request is a view of PHI."""
+    append_event(session, "request.viewed", actor=actor, object_type="request",
+                 object_id=req.id, request_id=req.id, summary={"by": "requester"})
+
+
+def post_reply(
+    session: Session, req: RecordRequest, body: str, uploads: list[CleanUpload], actor: Actor,
+) -> Message:
+    """The requester answers the clerk, with files; an awaited answer resumes the request."""
+    message = Message(request_id=req.id, author_type="requester", body=body, internal=False)
+    session.add(message)
+    session.flush()
+    for upload in uploads:
+        save_document(session, upload.stream(), kind="attachment", filename=upload.filename,
+                      media_type=upload.media_type, actor=actor, request_id=req.id,
+                      message_id=message.id)
+    append_event(session, "message.sent", actor=actor, object_type="message",
+                 object_id=message.id, request_id=req.id,
+                 summary={"author": "requester", "attachments": len(uploads)})
+    if req.status == lifecycle.AWAITING_REQUESTER:
+        transition(session, req, "requester_answered", actor)
+    return message
+
+
+def withdraw_request(session: Session, req: RecordRequest, actor: Actor,
+                     expected_version: int | None) -> None:
+    """The requester withdraws the request (lifecycle 'withdraw')."""
+    transition(session, req, "withdraw", actor, expected_version=expected_version)
+
+
+def can_revoke_consent(req: RecordRequest) -> bool:
+    """A consent on file that is not revoked yet (R-REL-6)."""
+    return req.recipient_type == "third_party" and any(c.revoked_at is None for c in req.consents)
+
+
+def revoke_consent(session: Session, req: RecordRequest, actor: Actor,
+                   expected_version: int | None) -> None:
+    """R-REL-6: revocation binds from now: no release not yet made, no further downloads.
+
+    Before release the request stops ('revoke_consent'); after a release, what was already
+    sent stands, and any third-party download not yet used is cancelled.
+    """
+    from portal.requests.operations import check_version
+
+    check_version(req, expected_version)
+    now = utcnow()
+    revoked = [c for c in req.consents if c.revoked_at is None]
+    for consent in revoked:
+        consent.revoked_at = now
+        consent.revocation_note = "Revoked by the requester through the portal"
+    session.flush()
+    append_event(session, "consent.revoked", actor=actor, object_type="request", object_id=req.id,
+                 request_id=req.id, summary={"consents": [c.id for c in revoked]})
+    revoke_grants(session, req, recipient_type="third_party", actor=actor,
+                  reason="consent_revoked")
+    if req.status in lifecycle.TRANSITIONS["revoke_consent"].sources:
+        transition(session, req, "revoke_consent", actor)
+
+
+def reset_access_code(session: Session, req: RecordRequest, actor: Actor) -> str:
+    """A new access code for the third party; the old one stops working at once."""
+    code = new_access_code()
+    req.access_code_hash = hash_access_code(code)
+    for grant in session.scalars(select(DownloadGrant).where(
+            DownloadGrant.request_id == req.id, DownloadGrant.recipient_type == "third_party",
+            DownloadGrant.revoked_at.is_(None))):
+        grant.access_code_hash = req.access_code_hash
+        grant.failed_code_attempts = 0
+    session.flush()
+    append_event(session, "access_code.reset", actor=actor, object_type="request",
+                 object_id=req.id, request_id=req.id, summary={})
+    return code
+
+
+def confirm_while_signed_in(session: Session, req: RecordRequest, requester: Requester,
+                            actor: Actor) -> None:
+    """A requester signed in by emailed link has just proved control of the address."""
+    identity.mark_email_confirmed(session, requester, req, actor,
+                                  note="Confirmed while signed in by an emailed link")
+
+
+@dataclass(frozen=True)
+class LostEmail:
+    """What someone who lost access to their email tells the clerk."""
+
+    reference: str
+    full_name: str
+    date_of_birth: date | None
+    old_email: str
+    new_email: str | None
+    phone: str | None
+    note: str | None
+
+
+def report_lost_email(session: Session, report: LostEmail, actor: Actor) -> LostEmailReport:
+    """Record the report for the clerk; the answer never says whether the reference exists.
+
+    When the reference and the old address match a request, the clerk sees the report as an
+    internal note on it; otherwise it waits, unmatched, for the clerk to look up.
+    """
+    reference = report.reference.strip().upper()
+    old = normalize_email(report.old_email)
+    req = session.scalar(select(RecordRequest).where(RecordRequest.reference == reference))
+    matched = req is not None and normalize_email(req.contact_email) == old
+    row = LostEmailReport(
+        request_id=req.id if matched else None, reference_typed=reference[:40],
+        full_name=report.full_name, date_of_birth=report.date_of_birth, old_email=old,
+        new_email=normalize_email(report.new_email) or None, phone=report.phone, note=report.note,
+    )
+    session.add(row)
+    session.flush()
+    if matched:
+        session.add(Message(
+            request_id=req.id, author_type="system", internal=True,
+            body=("The requester reports losing access to their email address and asks for a new "
+                  f"way to sign in (report #{row.id}). Verify them before changing the address."),
+        ))
+        session.flush()
+    append_event(session, "requester.lost_email_reported", actor=actor,
+                 object_type="lost_email_report", object_id=row.id,
+                 request_id=req.id if matched else None, summary={"matched": matched})
+    return row
+
+
+def extension_notice(req: RecordRequest) -> dict | None:
+    """The extension the requester must be told about (R-DL-2), or None."""
+    if not req.hipaa_extended_due_on:
+        return None
+    return {"new_due_on": req.hipaa_extended_due_on, "reason": req.extension_reason}

@@ -1,0 +1,355 @@
+"""The request wizard: which question groups apply, in what order, and what they add up to.
+
+One step is one form (portal.requests.forms) on one page. Which steps apply depends on the
+answers so far (an accounting request skips the record choices; a third party adds the
+recipient and the consent; therapy notes to a third party add their own consent, R-REL-4).
+Everything is validated again, from the saved answers, before the request is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+
+from portal.requests import forms
+from portal.requests.operations import NOTES_PARTS, PART_LABELS, ConsentInput, NewRequest
+from portal.rules.fees import PURPOSES, CopyRates, FeeEstimate, FeeSchedule, estimate_fee
+from portal.rules.notices import CONSENT_PURPOSE_AT_REQUEST
+
+
+@dataclass(frozen=True)
+class Step:
+    """A question group: its URL name, form, page heading and template."""
+
+    name: str
+    form: type[forms.WizardForm]
+    title: object
+    template: str = "requests/wizard/step.html"
+
+
+STEPS: tuple[Step, ...] = (
+    Step("kind", forms.KindForm, _l("What you are asking for")),
+    Step("who", forms.WhoForm, _l("Who is asking"), "requests/wizard/who.html"),
+    Step("patient", forms.PatientForm, _l("About the patient"), "requests/wizard/patient.html"),
+    Step("contact", forms.ContactForm, _l("How we can reach you"),
+         "requests/wizard/contact.html"),
+    Step("stay", forms.StayForm, _l("The stay at the program"), "requests/wizard/stay.html"),
+    Step("records", forms.RecordsForm, _l("Which records"), "requests/wizard/records.html"),
+    Step("delivery", forms.DeliveryForm, _l("Where the records go")),
+    Step("recipient", forms.RecipientForm, _l("Who receives the records"),
+         "requests/wizard/recipient.html"),
+    Step("purpose", forms.PurposeForm, _l("Why you need the records")),
+    Step("consent", forms.ConsentForm, _l("Consent to share the records"),
+         "requests/wizard/consent.html"),
+    Step("notes_consent", forms.NotesConsentForm, _l("Separate consent for therapy notes"),
+         "requests/wizard/consent.html"),
+    Step("documents", forms.DocumentsForm, _l("Proof of identity"),
+         "requests/wizard/documents.html"),
+    Step("review", forms.ReviewForm, _l("Check your answers"), "requests/wizard/review.html"),
+    Step("sign", forms.SignForm, _l("Sign and send"), "requests/wizard/sign.html"),
+)
+STEP_BY_NAME = {step.name: step for step in STEPS}
+
+# Upload slots of the documents step: slot -> (StoredDocument.kind, subtype).
+UPLOAD_SLOTS = {
+    "photo_id": ("photo_id", None),
+    "authority_proof": ("authority_proof", "authority"),
+    "death_certificate": ("authority_proof", "death_certificate"),
+}
+
+
+def value(answers: dict, step: str, name: str) -> str:
+    """The first saved value of a field ('' when absent)."""
+    values = answers["steps"].get(step, {}).get(name, [])
+    return values[0] if values else ""
+
+
+def values(answers: dict, step: str, name: str) -> list[str]:
+    """Every saved value of a multi-choice field."""
+    return list(answers["steps"].get(step, {}).get(name, []))
+
+
+def is_copies(answers: dict) -> bool:
+    """Copies of records (not an accounting of disclosures)."""
+    return value(answers, "kind", "kind") != "accounting"
+
+
+def to_third_party(answers: dict) -> bool:
+    """The records go to someone other than the person asking (R-REL-2 applies)."""
+    return is_copies(answers) and value(answers, "delivery", "recipient_type") == "third_party"
+
+
+def chosen_notes(answers: dict) -> list[str]:
+    """The therapy-note parts asked for (never part of a "complete record", R-REL-4)."""
+    if not is_copies(answers):
+        return []
+    return [n for n in values(answers, "records", "notes") if n in NOTES_PARTS]
+
+
+def requester_type(answers: dict) -> str:
+    """'patient' or the kind of personal representative (R-ID-3)."""
+    return value(answers, "who", "requester_type") or "patient"
+
+
+def applicable_steps(answers: dict) -> list[str]:
+    """The step names that apply to these answers, in order."""
+    names = []
+    for step in STEPS:
+        if step.name in ("records", "purpose") and not is_copies(answers):
+            continue
+        if step.name in ("recipient", "consent") and not to_third_party(answers):
+            continue
+        if step.name == "notes_consent" and not (to_third_party(answers) and
+                                                 chosen_notes(answers)):
+            continue
+        names.append(step.name)
+    return names
+
+
+def required_uploads(answers: dict) -> list[str]:
+    """The upload slots this requester must fill (R-ID-2(b), R-ID-3)."""
+    slots = ["photo_id"]
+    kind = requester_type(answers)
+    if kind != "patient":
+        slots.append("authority_proof")
+    if kind in forms.DECEASED_TYPES:
+        slots.append("death_certificate")
+    return slots
+
+
+def slot_of(document) -> str | None:
+    """Which upload slot a stored draft document fills."""
+    for slot, (kind, subtype) in UPLOAD_SLOTS.items():
+        if document.kind == kind and document.subtype == subtype:
+            return slot
+    return None
+
+
+def make_form(step: Step, answers: dict, formdata: MultiDict | None = None, *,
+              from_draft: bool = False) -> forms.WizardForm:
+    """The step's form, filled from posted data, or from the draft when nothing was posted."""
+    if formdata is None:
+        formdata = MultiDict(
+            [(name, v) for name, items in answers["steps"].get(step.name, {}).items()
+             for v in items]
+        )
+        from_draft = True
+    meta = {"csrf": False} if from_draft else {}
+    form = step.form(formdata=formdata, meta=meta)
+    form.answers = answers
+    return form
+
+
+def field_names(step: Step) -> set[str]:
+    """The names a step's form accepts (anything else posted is ignored)."""
+    form = step.form(formdata=None, meta={"csrf": False})
+    return {field.name for field in form}
+
+
+def consent_scope(answers: dict, step: str) -> str:
+    """What a consent covers, as signed (R-REL-2: a specific description of the information)."""
+    if step == "notes_consent":
+        return "; ".join(PART_LABELS[n] for n in chosen_notes(answers))
+    parts = requested_parts(answers)
+    text = "; ".join(PART_LABELS[p] for p in parts if p not in NOTES_PARTS)
+    if not text:
+        text = "No records other than the therapy notes named in the separate notes consent"
+    start = forms.parse_date(value(answers, "records", "records_from"))
+    end = forms.parse_date(value(answers, "records", "records_to"))
+    if start or end:
+        text += f" (records dated {_span(start, end)})"
+    return text
+
+
+def _span(start: date | None, end: date | None) -> str:
+    if start and end:
+        return f"from {start.isoformat()} to {end.isoformat()}"
+    return f"from {start.isoformat()}" if start else f"up to {end.isoformat()}"
+
+
+def consent_signed_over(answers: dict, step: str) -> str:
+    """What the signer saw when signing a consent: its scope, recipient and purpose."""
+    return "|".join((consent_scope(answers, step), recipient_line(answers),
+                     consent_purpose(answers)))
+
+
+def recipient_line(answers: dict) -> str:
+    """The third party as a consent names them: name and organisation."""
+    return ", ".join(x for x in (value(answers, "recipient", "recipient_name"),
+                                 value(answers, "recipient", "recipient_organisation")) if x)
+
+
+def consent_purpose(answers: dict) -> str:
+    """The purpose a consent states: the chosen purpose, or "at the request of the patient"."""
+    code = value(answers, "purpose", "purpose")
+    label = dict(PURPOSES).get(code)
+    return label or CONSENT_PURPOSE_AT_REQUEST
+
+
+def requested_parts(answers: dict) -> list[str]:
+    """Part codes for the request (R-REL-4: notes are never part of a "complete record")."""
+    if not is_copies(answers):
+        return ["accounting"]
+    scope = value(answers, "records", "scope")
+    parts = ["complete"] if scope == "complete" else [
+        p for p in values(answers, "records", "parts") if p in PART_LABELS
+    ]
+    return parts + chosen_notes(answers)
+
+
+def refresh_done(answers: dict, uploaded_slots: set[str]) -> None:
+    """Un-mark steps whose basis changed: a consent signed over other terms, missing files."""
+    done = [s for s in answers["done"] if s in applicable_steps(answers)]
+    for step in ("consent", "notes_consent"):
+        if step in done and answers["signed_over"].get(step) != consent_signed_over(answers, step):
+            done.remove(step)
+    if "documents" in done and not set(required_uploads(answers)) <= uploaded_slots:
+        done.remove("documents")
+    answers["done"] = done
+
+
+def next_step(answers: dict) -> str:
+    """The first applicable step not yet done (the sign step once everything else is)."""
+    for name in applicable_steps(answers):
+        if name not in answers["done"]:
+            return name
+    return "sign"
+
+
+def may_open(answers: dict, name: str) -> bool:
+    """A step may be opened once every applicable step before it is done."""
+    order = applicable_steps(answers)
+    if name not in order:
+        return False
+    return all(step in answers["done"] for step in order[: order.index(name)])
+
+
+def previous_step(answers: dict, name: str) -> str | None:
+    """The step before ``name`` in the current order, or None on the first."""
+    order = applicable_steps(answers)
+    index = order.index(name) if name in order else 0
+    return order[index - 1] if index > 0 else None
+
+
+def validate_all(answers: dict, uploaded_slots: set[str]) -> str | None:
+    """Validate every applicable step from the saved answers; the first failing step or None."""
+    refresh_done(answers, uploaded_slots)
+    for name in applicable_steps(answers):
+        if name in ("review", "sign"):
+            continue
+        if name == "documents":
+            if not set(required_uploads(answers)) <= uploaded_slots:
+                return name
+            continue
+        if name not in answers["done"]:
+            return name
+        if not make_form(STEP_BY_NAME[name], answers).validate():
+            return name
+    return None
+
+
+def fee_schedule() -> FeeSchedule:
+    """The configured fee schedule (R-FEE-1..5; the default charges nothing)."""
+    config = current_app.config
+    return FeeSchedule(
+        patient=CopyRates(
+            electronic_flat_cents=int(config["FEE_PATIENT_ELECTRONIC_FLAT_CENTS"]),
+            paper_per_page_cents=int(config["FEE_PATIENT_PAPER_PER_PAGE_CENTS"]),
+            postage_cents=int(config["FEE_POSTAGE_CENTS"]),
+        ),
+        third_party=CopyRates(
+            electronic_flat_cents=int(config["FEE_THIRD_PARTY_ELECTRONIC_FLAT_CENTS"]),
+            paper_per_page_cents=int(config["FEE_THIRD_PARTY_PAPER_PER_PAGE_CENTS"]),
+            postage_cents=int(config["FEE_POSTAGE_CENTS"]),
+        ),
+    )
+
+
+def fee_for(answers: dict) -> FeeEstimate:
+    """The estimate shown before signing (R-FEE-3); a benefit appeal is free (R-FEE-5)."""
+    recipient = "third_party" if to_third_party(answers) else "patient"
+    delivery = value(answers, "delivery", "delivery") or "download"
+    purpose = value(answers, "purpose", "purpose") if is_copies(answers) else None
+    return estimate_fee(fee_schedule(), recipient=recipient, delivery=delivery,
+                        purpose=purpose or None)
+
+
+def build_new_request(
+    answers: dict, *, signature_name: str, signed_at: datetime, signed_ip: str | None,
+    signed_user_agent: str | None, access_code_hash: str | None,
+) -> NewRequest:
+    """Turn validated answers into the submission create_request records."""
+    def v(step: str, name: str) -> str | None:
+        return value(answers, step, name).strip() or None
+
+    def d(step: str, name: str) -> date | None:
+        return forms.parse_date(value(answers, step, name))
+
+    kind = "accounting" if not is_copies(answers) else "copies"
+    who = requester_type(answers)
+    third = to_third_party(answers)
+    fee = fee_for(answers)
+    consents = []
+    if third:
+        for step, scope in (("consent", "general"), ("notes_consent", "notes")):
+            if step not in applicable_steps(answers):
+                continue
+            consents.append(ConsentInput(
+                scope=scope,
+                information_description=consent_scope(answers, step),
+                recipient_name=value(answers, "recipient", "recipient_name").strip(),
+                recipient_organisation=v("recipient", "recipient_organisation"),
+                recipient_address=v("recipient", "recipient_address"),
+                purpose=consent_purpose(answers),
+                expires_on=d(step, "expires_on"),
+                signature_name=value(answers, step, "consent_name").strip(),
+                signed_at=signed_at,
+                signed_ip=signed_ip,
+                signed_user_agent=signed_user_agent,
+                statements_acknowledged=True,
+            ))
+    return NewRequest(
+        kind=kind,
+        requester_type=who,
+        requester_name=v("who", "requester_name") if who != "patient" else None,
+        authority_description=v("who", "authority_description") if who != "patient" else None,
+        patient_first_name=value(answers, "patient", "first_name").strip(),
+        patient_last_name=value(answers, "patient", "last_name").strip(),
+        patient_other_names=v("patient", "other_names"),
+        patient_dob=d("patient", "dob"),
+        patient_ssn_last4=v("patient", "ssn_last4"),
+        contact_email=forms.normalize_email(value(answers, "contact", "email")),
+        contact_phone=v("contact", "phone"),
+        address_line1=v("contact", "address_line1"),
+        address_line2=v("contact", "address_line2"),
+        address_city=v("contact", "address_city"),
+        address_state=v("contact", "address_state"),
+        address_postal_code=v("contact", "address_postal_code"),
+        stay_from=d("stay", "stay_from"),
+        stay_to=d("stay", "stay_to"),
+        program=v("stay", "program"),
+        parts=requested_parts(answers),
+        records_from=d("records", "records_from") if kind == "copies" else None,
+        records_to=d("records", "records_to") if kind == "copies" else None,
+        purpose=v("purpose", "purpose") if kind == "copies" else None,
+        purpose_detail=v("purpose", "purpose_detail") if kind == "copies" else None,
+        fee_estimate_cents=fee.amount_cents,
+        fee_waived=fee.waived,
+        recipient_type="third_party" if third else "patient",
+        delivery=value(answers, "delivery", "delivery") or "download",
+        recipient_name=v("recipient", "recipient_name") if third else None,
+        recipient_organisation=v("recipient", "recipient_organisation") if third else None,
+        recipient_address=v("recipient", "recipient_address") if third else None,
+        recipient_email=(forms.normalize_email(value(answers, "recipient", "recipient_email"))
+                         or None) if third else None,
+        access_code_hash=access_code_hash,
+        signature_name=signature_name,
+        signed_at=signed_at,
+        signed_ip=signed_ip,
+        signed_user_agent=signed_user_agent,
+        consents=consents,
+    )

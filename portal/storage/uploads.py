@@ -1,0 +1,252 @@
+"""Checking uploaded files (photo IDs, proof of authority, attachments) before they are stored.
+
+A file is judged by its content, never by its name: only JPEG, PNG and PDF are accepted.
+Images are decoded and re-encoded with Pillow, so only pixels survive: EXIF (including GPS
+position), comments and any bytes hidden after the image are dropped. Decompression bombs are
+refused before decoding. PDFs are opened with pikepdf; encrypted or damaged files are refused,
+and the copy kept has no document metadata, no scripts and no embedded files.
+
+Every refusal is an :class:`UploadRejected` whose message names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import BinaryIO
+
+import pikepdf
+from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+JPEG = "image/jpeg"
+PNG = "image/png"
+PDF = "application/pdf"
+ACCEPTED_TYPES = (JPEG, PNG, PDF)
+
+#: Largest image accepted, in pixels: a 48-megapixel phone photo fits; a bomb does not.
+MAX_IMAGE_PIXELS = 50_000_000
+# Pillow's own guard is the backstop: with the warning turned into an error below, anything
+# over this limit is refused even by code that forgets to check the size first.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+_EXTENSIONS = {
+    ".jpg": JPEG, ".jpeg": JPEG, ".jpe": JPEG, ".jfif": JPEG,
+    ".png": PNG,
+    ".pdf": PDF,
+}
+_TYPE_NAMES = {JPEG: "JPEG picture", PNG: "PNG picture", PDF: "PDF document"}
+_SUFFIX = {JPEG: ".jpg", PNG: ".png", PDF: ".pdf"}
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^\w .()\-]+", re.UNICODE)
+
+
+class UploadRejected(ValueError):
+    """An upload was refused; ``message`` names the file and says what to do, for the page."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CleanUpload:
+    """A checked file ready to store: re-encoded bytes, the type found, a safe file name."""
+
+    data: bytes
+    media_type: str
+    filename: str
+    page_count: int | None = None
+
+    def stream(self) -> BinaryIO:
+        """The bytes as a stream, for save_document."""
+        return io.BytesIO(self.data)
+
+
+def safe_filename(name: str | None, fallback: str = "upload") -> str:
+    """The base name of an uploaded file without paths or odd characters (for display)."""
+    raw = name or ""
+    base = PureWindowsPath(PurePosixPath(raw).name).name
+    base = "".join(
+        c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] != "C"
+    )
+    base = _UNSAFE_NAME_CHARACTERS.sub("_", base).strip(" .")
+    if len(base) > 120:
+        stem, dot, suffix = base.rpartition(".")
+        base = (stem[:110] + dot + suffix[:9]) if dot and len(suffix) <= 9 else base[:120]
+    return base or fallback
+
+
+def sniff_media_type(head: bytes) -> str | None:
+    """The accepted type the first bytes show, or None (an executable, a text file, ...)."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    # The PDF header may follow a little junk (some scanners), but must be near the start.
+    if b"%PDF-" in head[:1024]:
+        return PDF
+    return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+def _read_limited(stream: BinaryIO, max_bytes: int, filename: str) -> bytes:
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UploadRejected(
+            _("The file “%(name)s” is larger than %(limit)s. Please choose a smaller file, or take "
+              "the photo again at a lower resolution.", name=filename, limit=_megabytes(max_bytes))
+        )
+    if not data:
+        raise UploadRejected(_("The file “%(name)s” is empty. Please choose the file again.",
+                               name=filename))
+    return data
+
+
+def clean_upload(
+    stream: BinaryIO,
+    filename: str | None,
+    *,
+    max_bytes: int,
+    accepted: tuple[str, ...] = ACCEPTED_TYPES,
+) -> CleanUpload:
+    """Check one uploaded file by its content and return a cleaned copy, or raise UploadRejected.
+
+    ``max_bytes`` is the size limit of the upload as sent. The type comes from the content; a
+    name that claims another accepted type (a ".jpg" that is really a PDF) is refused as
+    disguised, so nobody is surprised later by what they sent.
+    """
+    name = safe_filename(filename)
+    data = _read_limited(stream, max_bytes, name)
+    found = sniff_media_type(data[:1024])
+    if found is None or found not in accepted:
+        raise UploadRejected(
+            _("The file “%(name)s” is not a JPEG or PNG photo or a PDF document. Please choose a "
+              "photo or a PDF.", name=name)
+        )
+    claimed = _EXTENSIONS.get(PurePosixPath(name.lower()).suffix)
+    if claimed is not None and claimed != found:
+        raise UploadRejected(
+            _("The file “%(name)s” is named like a %(claimed)s but is really a %(found)s. Please "
+              "check you chose the right file.", name=name,
+              claimed=_(_TYPE_NAMES[claimed]), found=_(_TYPE_NAMES[found]))
+        )
+    if found == PDF:
+        cleaned, pages = _clean_pdf(data, name)
+    else:
+        cleaned, pages = _clean_image(data, found, name), None
+    stem = PurePosixPath(name).stem if claimed else name
+    return CleanUpload(data=cleaned, media_type=found, filename=stem + _SUFFIX[found],
+                       page_count=pages)
+
+
+def _clean_image(data: bytes, media_type: str, name: str) -> bytes:
+    """Decode and re-encode: only pixels survive (no EXIF/GPS, comments or trailing bytes)."""
+    unreadable = _("The picture “%(name)s” could not be read: it may be damaged or not a real "
+                   "photo. Please take the photo again or choose another file.", name=name)
+    too_big = _("The picture “%(name)s” has too many pixels to check safely. Please take the "
+                "photo again at a lower resolution.", name=name)
+    if not _has_end_marker(data, media_type):
+        # WeasyPrint makes Pillow accept truncated images process-wide; check the end here.
+        raise UploadRejected(unreadable)
+    try:
+        with warnings.catch_warnings():
+            # R-SEC-2: a decompression bomb is an error, not a warning, whatever the filters say.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                if width * height > MAX_IMAGE_PIXELS or width == 0 or height == 0:
+                    raise UploadRejected(too_big)
+                expected = "JPEG" if media_type == JPEG else "PNG"
+                if probe.format != expected:
+                    raise UploadRejected(unreadable)
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+        pixels = _plain_pixels(upright, media_type)
+    except UploadRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadRejected(too_big) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise UploadRejected(unreadable) from None
+    out = io.BytesIO()
+    if media_type == JPEG:
+        pixels.save(out, format="JPEG", quality=90, optimize=True)
+    else:
+        pixels.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _has_end_marker(data: bytes, media_type: str) -> bool:
+    """Whether the image data runs to its end marker (JPEG EOI after the scan, PNG IEND)."""
+    if media_type == JPEG:
+        return data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda") >= 0
+    return data.rfind(b"IEND") > data.find(b"IDAT") >= 0
+
+
+def _plain_pixels(image: Image.Image, media_type: str) -> Image.Image:
+    """A copy holding pixels only, in a mode the output format can store."""
+    if media_type == JPEG:
+        mode = "L" if image.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
+    else:
+        mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
+        if image.mode in ("1", "L"):
+            mode = "L"
+    plain = Image.new(mode, image.size)
+    plain.paste(image.convert(mode))
+    return plain
+
+
+def _clean_pdf(data: bytes, name: str) -> tuple[bytes, int]:
+    """Refuse encrypted or damaged PDFs; keep a copy without metadata, scripts or attachments."""
+    damaged = _("The PDF “%(name)s” is damaged and could not be opened. Please save or scan it "
+                "again and choose the new file.", name=name)
+    locked = _("The PDF “%(name)s” is protected by a password or encrypted, so we cannot check "
+               "it. Please save a copy without a password and choose that file.", name=name)
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            if pdf.is_encrypted:
+                raise UploadRejected(locked)
+            pages = len(pdf.pages)
+            if pages == 0:
+                raise UploadRejected(damaged)
+            for page in pdf.pages:
+                page.mediabox  # noqa: B018 - touching every page finds broken page trees
+            _strip_active_content(pdf)
+            out = io.BytesIO()
+            pdf.save(out, static_id=False)
+    except UploadRejected:
+        raise
+    except pikepdf.PasswordError:
+        raise UploadRejected(locked) from None
+    except (pikepdf.PdfError, ValueError, KeyError, RuntimeError, OSError):
+        raise UploadRejected(damaged) from None
+    return out.getvalue(), pages
+
+
+def _strip_active_content(pdf: pikepdf.Pdf) -> None:
+    """Remove what could run or hide data: scripts, open actions, attachments, metadata."""
+    root = pdf.Root
+    for key in ("/OpenAction", "/AA", "/Metadata"):
+        if key in root:
+            del root[key]
+    if "/AcroForm" in root and "/XFA" in root.AcroForm:
+        del root.AcroForm["/XFA"]
+    if "/Names" in root:
+        names = root.Names
+        for key in ("/JavaScript", "/EmbeddedFiles"):
+            if key in names:
+                del names[key]
+    if "/Info" in pdf.trailer:
+        del pdf.trailer["/Info"]
+    for page in pdf.pages:
+        if "/AA" in page.obj:
+            del page.obj["/AA"]

@@ -1,0 +1,203 @@
+"""The patient journey in headless Chromium at 320 px wide, with axe on every page.
+
+A former patient asks for their own records on a phone, confirms their email from the outbox,
+signs in by emailed link, answers the clerk's question with a file, and downloads the released
+packet. The clerk's side runs through the staff workspace's operations, not its pages.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import pytest
+
+from tests.journey.samples import jpeg_bytes
+
+pytestmark = pytest.mark.browser
+
+
+@contextmanager
+def clerk_work(live_server):
+    """A unit of work on the live app's database, as a clerk's request would run it."""
+    from portal.core.db import commit, get_session
+
+    with live_server.app.test_request_context():
+        yield get_session()
+        commit()
+
+
+def last_link(live_server) -> str:
+    """The link in the newest email of the outbox."""
+    mail = live_server.outbox()[-1]
+    return re.search(r"https?://\S+", mail.get_content()).group(0)
+
+
+class Visit:
+    """Checks every page the visitor lands on: axe, and no sideways scrolling at 320 px."""
+
+    def __init__(self, page, axe_check, narrow):
+        self.page, self.axe_check, self.narrow = page, axe_check, narrow
+
+    def check(self) -> None:
+        self.axe_check(self.page)
+        self.narrow()
+
+    def go(self, url: str) -> None:
+        self.page.goto(url)
+        self.check()
+
+    def press(self, name: str) -> None:
+        self.page.get_by_role("button", name=name, exact=True).click()
+        self.page.wait_for_load_state()
+        self.check()
+
+    def choose(self, label: str) -> None:
+        self.page.get_by_label(label, exact=True).check()
+
+    def fill(self, label: str, value: str) -> None:
+        self.page.get_by_label(label, exact=True).fill(value)
+
+    def heading(self) -> str:
+        return self.page.locator("h1").inner_text()
+
+
+@pytest.fixture
+def visit(page, axe_check, narrow) -> Visit:
+    return Visit(page, axe_check, narrow)
+
+
+def fill_patient_wizard(visit: Visit, base: str, id_photo) -> None:
+    """The wizard for a patient's own complete record by download."""
+    visit.go(base + "/request")
+    visit.press("Start now")
+    visit.choose("Copies of medical records")
+    visit.press("Save and continue")
+    visit.choose("I am the patient")
+    visit.press("Save and continue")
+    visit.fill("Legal first name", "Avery")
+    visit.fill("Legal last name", "Quill")
+    visit.fill("Date of birth", "1980-04-12")
+    visit.press("Save and continue")
+    visit.fill("Email address", "avery.quill@example.test")
+    visit.fill("Email address again", "avery.quill@example.test")
+    visit.fill("Address line 1", "12 Canyon Road")
+    visit.fill("City", "Springfield")
+    visit.fill("State", "CA")
+    visit.fill("ZIP code", "90000")
+    visit.press("Save and continue")
+    visit.fill("About when did the stay begin? (optional)", "2016-03-01")
+    visit.fill("About when did it end? (optional)", "2016-04-01")
+    visit.choose("Residential treatment")
+    visit.press("Save and continue")
+    visit.choose("The complete record")
+    visit.press("Save and continue")
+    visit.choose("Me")
+    visit.choose("Secure download (by email link)")
+    visit.press("Save and continue")
+    visit.choose("To keep for myself")
+    visit.press("Save and continue")
+    visit.page.set_input_files("#photo_id", id_photo)
+    visit.press("Save and continue")
+    assert visit.heading() == "Check your answers"
+    assert "$0.00" in visit.page.content()
+    visit.press("Continue to sign")
+    visit.fill("Type your full legal name", "Avery Quill")
+    visit.page.get_by_label(re.compile("^I confirm that the information")).check()
+    visit.press("Send my request")
+
+
+def test_a_patient_asks_follows_answers_and_downloads_on_a_phone(live_server, visit, tmp_path):
+    base = live_server.url
+    photo = tmp_path / "licence.jpg"
+    photo.write_bytes(jpeg_bytes(gps=True))
+    fill_patient_wizard(visit, base, photo)
+
+    assert visit.heading() == "Request sent"
+    reference = visit.page.locator(".reference").inner_text()
+    assert re.fullmatch(r"CPP-\d{4}-\d{5}", reference)
+    assert "(15 days left)" in visit.page.content()
+
+    # Confirm the email address from the outbox: the link opens a page, the button confirms.
+    visit.go(last_link(live_server))
+    visit.press("Confirm my email address")
+    assert visit.heading() == "Email address confirmed"
+
+    # Sign in by emailed link.
+    visit.fill("Email address", "avery.quill@example.test")
+    visit.press("Email me a sign-in link")
+    assert visit.heading() == "Check your email"
+    visit.go(last_link(live_server))
+    visit.press("Sign in")
+    assert visit.heading() == "My requests"
+    visit.page.get_by_role("link", name=f"Request {reference}").click()
+    visit.check()
+
+    # The clerk asks for more information (through the staff operations).
+    from portal.requests.models import RecordRequest
+    from tests.journey.clerk import ask_for_information, clerk, release_all, verify_and_locate
+
+    with clerk_work(live_server) as session:
+        req = session.query(RecordRequest).filter_by(reference=reference).one()
+        _staff, actor = clerk(session)
+        ask_for_information(session, req, actor, "Please send a clearer photo of your ID.")
+    visit.page.reload()
+    visit.check()
+    assert "We need something from you" in visit.page.content()
+    assert "Please send a clearer photo of your ID." in visit.page.content()
+
+    # The requester answers with a file.
+    visit.fill("Your reply", "Here is a clearer photo.")
+    visit.page.set_input_files("#attachments", photo)
+    visit.press("Send")
+    assert "Your reply was sent." in visit.page.content()
+    assert "Checking identity" in visit.page.locator(".status-now").inner_text()
+
+    # The clerk verifies, locates and releases by download.
+    with clerk_work(live_server) as session:
+        req = session.query(RecordRequest).filter_by(reference=reference).one()
+        _staff, actor = clerk(session)
+        verify_and_locate(session, req, actor)
+        release_all(session, req, actor, method="download")
+    visit.page.reload()
+    visit.check()
+    with visit.page.expect_download() as download_info:
+        visit.page.get_by_role("link", name="Download your records (PDF)").click()
+    packet = download_info.value.path().read_bytes()
+    assert packet.startswith(b"%PDF-")
+    timeline = visit.page.locator(".timeline").inner_text()
+    for words in ("Received", "Checking identity", "Waiting for information from you", "Sent"):
+        assert words in timeline
+
+
+def test_the_browser_back_button_keeps_what_was_typed(live_server, visit):
+    """Typed answers survive leaving a page by the browser's own back button (journey.js)."""
+    visit.go(live_server.url + "/request")
+    visit.press("Start now")
+    visit.choose("Copies of medical records")
+    visit.press("Save and continue")
+    visit.choose("I am the patient")
+    visit.press("Save and continue")
+    visit.fill("Legal first name", "Avery")
+    visit.fill("Date of birth", "1980-04-12")
+    visit.page.go_back()
+    visit.page.wait_for_load_state()
+    assert visit.heading() == "Who is asking"
+    visit.press("Save and continue")
+    assert visit.page.get_by_label("Legal first name", exact=True).input_value() == "Avery"
+    assert visit.page.get_by_label("Date of birth", exact=True).input_value() == "1980-04-12"
+
+
+def test_a_validation_error_keeps_every_answer_on_the_page(live_server, visit):
+    visit.go(live_server.url + "/request")
+    visit.press("Start now")
+    visit.choose("Copies of medical records")
+    visit.press("Save and continue")
+    visit.choose("I am the patient")
+    visit.press("Save and continue")
+    visit.fill("Legal first name", "Avery")
+    visit.fill("Date of birth", "2090-01-01")
+    visit.press("Save and continue")
+    assert "The date of birth cannot be in the future." in visit.page.content()
+    assert visit.page.evaluate("document.activeElement.className") == "error-summary"
+    assert visit.page.get_by_label("Legal first name", exact=True).input_value() == "Avery"

@@ -1,0 +1,199 @@
+"""Bad input gets a clear message beside the field and in a summary; nothing typed is lost and
+nothing is stored (issue: "Bad input and abuse")."""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import date, timedelta
+from html import unescape
+
+import pytest
+from PIL import Image
+
+from portal.requests.models import RecordRequest
+from portal.storage.models import StoredDocument
+from tests.journey.samples import (
+    EXECUTABLE,
+    EXECUTOR_ANSWERS,
+    PATIENT_ANSWERS,
+    consent_answers,
+    pdf_bytes,
+    png_bomb_bytes,
+)
+
+TOMORROW = (date.today() + timedelta(days=2)).isoformat()
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+LONG_NAME = "A" * 10_000
+
+
+def _page(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def _shows_problem(response, field_id: str, message: str) -> None:
+    """422, the message next to the field, and the summary linking to the field."""
+    page = _page(response)
+    assert response.status_code == 422
+    assert f'id="{field_id}-error"' in page
+    summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert f'href="#{field_id}"' in summary and message in summary
+    assert message in page.split(f'id="{field_id}-error"', 1)[1][:600]
+
+
+CASES = {
+    "date_of_birth_in_the_future": (
+        "patient", {**PATIENT_ANSWERS["patient"], "dob": TOMORROW}, "dob",
+        "The date of birth cannot be in the future."),
+    "date_that_is_not_a_date": (
+        "patient", {**PATIENT_ANSWERS["patient"], "dob": "31/31/1980"}, "dob",
+        "Enter a real date"),
+    "ten_thousand_character_name": (
+        "patient", {**PATIENT_ANSWERS["patient"], "first_name": LONG_NAME}, "first_name",
+        "Use 120 characters or fewer (you entered 10000)."),
+    "control_characters_in_a_name": (
+        "patient", {**PATIENT_ANSWERS["patient"], "last_name": "Qu\x07ill\u202e"}, "last_name",
+        "Remove the unusual characters"),
+    "emails_that_differ": (
+        "contact", {**PATIENT_ANSWERS["contact"], "email_confirm": "avery.quil@example.test"},
+        "email_confirm", "The two email addresses are different."),
+    "admission_in_the_future": (
+        "stay", {**PATIENT_ANSWERS["stay"], "stay_from": TOMORROW}, "stay_from",
+        "The admission date cannot be in the future."),
+    "discharge_before_admission": (
+        "stay", {**PATIENT_ANSWERS["stay"], "stay_to": "2016-02-01"}, "stay_to",
+        "The discharge date must be on or after the admission date."),
+    "stay_before_the_date_of_birth": (
+        "stay", {**PATIENT_ANSWERS["stay"], "stay_from": "1979-01-01", "stay_to": "1979-02-01"},
+        "stay_from", "The stay cannot begin before the date of birth you gave."),
+    "stay_after_the_program_closed": (
+        "stay", {**PATIENT_ANSWERS["stay"], "stay_from": "2019-01-01", "stay_to": ""},
+        "stay_from", "The program closed on 10 November 2018"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_answer_is_explained_and_nothing_typed_is_lost(case, wizard, count):
+    step, data, field_id, message = CASES[case]
+    wizard.fill(PATIENT_ANSWERS, until=step)
+    response = wizard.post(step, data)
+    _shows_problem(response, field_id, message)
+    page = _page(response)
+    for name, value in data.items():
+        if value and name != "program":
+            assert value in page, name
+    # Coming back later shows the same answers: they were saved, not thrown away.
+    again = _page(wizard.get(step))
+    assert f'value="{data[field_id]}"' in again
+    assert count(RecordRequest) == 0
+
+
+def test_a_date_of_birth_after_the_stay_is_refused_when_the_stay_is_checked(wizard, count):
+    """A DOB later than the stay is caught whichever page was filled last."""
+    wizard.fill(PATIENT_ANSWERS, until="stay")
+    wizard.post("patient", {**PATIENT_ANSWERS["patient"], "dob": "2017-01-01"})
+    response = wizard.post("stay", PATIENT_ANSWERS["stay"])
+    _shows_problem(response, "stay_from", "The stay cannot begin before the date of birth")
+    assert count(RecordRequest) == 0
+
+
+def test_changing_the_date_of_birth_later_is_caught_before_sending(wizard, count):
+    wizard.fill(PATIENT_ANSWERS)
+    wizard.post("patient", {**PATIENT_ANSWERS["patient"], "dob": "2017-01-01"})
+    response = wizard.sign()
+    assert response.headers["Location"].endswith("/request/step/stay")
+    assert count(RecordRequest) == 0
+
+
+@pytest.mark.parametrize("expires_on, message", [
+    (YESTERDAY, "The end date cannot be in the past."),
+    ((date.today() + timedelta(days=400)).isoformat(), "The end date can be at most 12 months"),
+    ("", "Enter the date this permission ends."),
+])
+def test_a_consent_end_date_must_be_specific_and_in_range(expires_on, message, wizard, count):
+    """R-REL-2: a specific expiry date, not past, at most CONSENT_MAX_MONTHS away."""
+    wizard.fill(EXECUTOR_ANSWERS, until="consent")
+    response = wizard.post("consent", {**consent_answers("Jordan Quill"),
+                                       "expires_on": expires_on})
+    _shows_problem(response, "expires_on", message)
+    assert 'value="Jordan Quill"' in _page(response)
+    assert count(RecordRequest) == 0
+
+
+def test_a_consent_must_be_agreed_to(wizard):
+    wizard.fill(EXECUTOR_ANSWERS, until="consent")
+    response = wizard.post("consent", {**consent_answers("Jordan Quill"), "agree": ""})
+    _shows_problem(response, "agree", "Confirm that you have read the statements")
+
+
+def _noisy_jpeg(size=(600, 600)) -> bytes:
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+UPLOAD_CASES = {
+    "larger_than_the_limit": (lambda: _noisy_jpeg(), "big.jpg", "“big.jpg” is larger than"),
+    "jpg_that_is_a_pdf": (lambda: pdf_bytes(), "id.jpg", "is really a PDF document"),
+    "jpg_that_is_an_executable": (lambda: EXECUTABLE, "id.jpg",
+                                  "“id.jpg” is not a JPEG or PNG photo or a PDF document"),
+    "decompression_bomb": (lambda: png_bomb_bytes(), "id.png", "too many pixels"),
+    "encrypted_pdf": (lambda: pdf_bytes(password="x"), "id.pdf", "protected by a password"),
+}
+
+
+@pytest.fixture
+def small_uploads(app_config):
+    app_config["ID_UPLOAD_MAX_BYTES"] = 100 * 1024
+    return app_config
+
+
+@pytest.mark.parametrize("case", sorted(UPLOAD_CASES))
+def test_a_bad_upload_is_refused_by_name_and_nothing_is_stored(case, small_uploads, wizard,
+                                                               count, stored_files):
+    make, name, message = UPLOAD_CASES[case]
+    wizard.fill(PATIENT_ANSWERS, until="documents")
+    response = wizard.post("documents", files={"photo_id": (name, make())})
+    _shows_problem(response, "photo_id", message)
+    assert count(StoredDocument) == 0 and stored_files() == []
+    # The answers typed before are all still there.
+    assert 'value="Avery"' in _page(wizard.get("patient"))
+
+
+def test_a_bad_upload_does_not_remove_a_good_one_already_sent(wizard, count):
+    wizard.fill(PATIENT_ANSWERS, until="documents")
+    wizard.upload_documents()
+    response = wizard.post("documents", files={"photo_id": ("new.jpg", EXECUTABLE)})
+    assert response.status_code == 422 and "Received: photo_id.jpg" in _page(response)
+    assert count(StoredDocument) == 1
+
+
+def test_a_missing_photo_id_is_asked_for(wizard):
+    wizard.fill(PATIENT_ANSWERS, until="documents")
+    response = wizard.post("documents")
+    _shows_problem(response, "photo_id", "Choose a photo or scan of your government photo ID.")
+
+
+def test_sending_without_signing_is_refused_and_keeps_the_answers(wizard, count):
+    wizard.fill(PATIENT_ANSWERS)
+    response = wizard.post("sign", {"signature_name": "Avery Quill", "attest": ""})
+    _shows_problem(response, "attest", "Confirm that the information is true")
+    assert 'value="Avery Quill"' in _page(response)
+    assert count(RecordRequest) == 0
+
+
+def test_an_enormous_post_is_capped_in_the_draft_not_refused_with_an_error(wizard, scope):
+    from sqlalchemy import select
+
+    from portal.requests.drafts import MAX_STEP_CHARS, read_answers
+    from portal.requests.models import WizardDraft
+
+    wizard.fill(PATIENT_ANSWERS, until="patient")
+    big = {name: "x" * 20_000 for name in ("first_name", "last_name", "other_names",
+                                           "ssn_last4")}
+    response = wizard.post("patient", big)
+    assert response.status_code == 422
+    with scope() as session:
+        answers = read_answers(session.scalar(select(WizardDraft)))
+    saved = answers["steps"]["patient"]
+    assert sum(len(v) for values in saved.values() for v in values) <= MAX_STEP_CHARS
