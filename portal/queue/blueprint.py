@@ -1,5 +1,45 @@
-"""URL rules of the queue area."""
+"""URL rules of the queue area: the clerk's workspace under /staff."""
 
 from flask import Blueprint
 
-bp = Blueprint("queue", __name__)
+from portal.queue import controllers as c
+
+bp = Blueprint("queue", __name__, url_prefix="/staff")
+
+bp.add_url_rule("/queue", "index", c.index)
+bp.add_url_rule("/queue/search", "search", c.search, methods=["POST"])
+bp.add_url_rule("/workload", "workload", c.workload)
+bp.add_url_rule("/requests/paper", "paper_request", c.paper_request, methods=["GET", "POST"])
+bp.add_url_rule("/requests/<int:request_id>", "request_page", c.request_page)
+
+# Actions on one request: all POSTs carrying the version the clerk saw.
+_ACTIONS = {
+    "claim": c.claim,
+    "assign": c.assign,
+    "accept": c.accept,
+    "verify": c.verify,
+    "could-not-verify": c.could_not_verify,
+    "roster-match": c.rematch,
+    "locate": c.locate,
+    "request-information": c.request_information,
+    "answer": c.record_answer,
+    "messages": c.send_message,
+    "notes": c.add_note,
+    "extend": c.extend,
+    "outcome": c.record_outcome,
+    "review-route": c.route_review,
+    "review": c.decide_review,
+    "records": c.attach_record,
+    "records/remove": c.remove_record,
+    "close": c.close,
+}
+for _path, _view in _ACTIONS.items():
+    bp.add_url_rule(f"/requests/<int:request_id>/{_path}", _view.__name__, _view,
+                    methods=["POST"])
+
+bp.add_url_rule("/requests/<int:request_id>/release", "release", c.release,
+                methods=["GET", "POST"])
+bp.add_url_rule("/requests/<int:request_id>/documents/<int:document_id>/preview",
+                "document_preview", c.document_preview)
+bp.add_url_rule("/requests/<int:request_id>/documents/<int:document_id>/download",
+                "document_download", c.document_download)

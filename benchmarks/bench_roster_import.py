@@ -1,0 +1,189 @@
+"""Roster import of a generated 100,000-patient CSV, next to the databases' own bulk loaders.
+
+Usage: PYTHONPATH=. .venv/bin/python benchmarks/bench_roster_import.py [--patients N] [--quick]
+       [--pg postgresql+psycopg://postgres@127.0.0.1:5432/bench]
+
+Writes a deterministic fictional roster (the labelled set's generator, one row per admission)
+to a temporary CSV, then in one run and on the same disk:
+  - `sqlite3 .import` of that CSV into one raw text table (the reference), and our import
+    (every row checked, patients, admissions, other names and blocking keys written) into a
+    fresh SQLite database;
+  - on PostgreSQL (when --pg answers), `psql \\copy` of the same CSV into a raw table, and our
+    import into the same database (its tables emptied first; never point this at `test`).
+Each import runs in its own process so its peak RSS is its own. Targets: within 5x of the
+reference, peak memory under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATOR = ROOT / "tests" / "data" / "make_roster_match_pairs.py"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("make_roster_match_pairs", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_csv(path: Path, patients: int) -> int:
+    """Write the roster CSV; returns the number of data rows."""
+    from portal.roster.operations import COLUMNS
+
+    generator = load_generator()
+    rng = random.Random(2018)
+    rows = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for number in range(1, patients + 1):
+            person = generator.fictional_person(rng, number)
+            survived = rng.choice(("yes", "yes", "partial", "no", "unknown"))
+            location = f"Box {number % 900 + 1}, shelf {'ABCDEFGH'[number % 8]}"
+            common = [person.mrn, person.first_name, person.last_name,
+                      ";".join(person.other_names), person.dob.isoformat(),
+                      person.ssn_last4 or ""]
+            stays = person.stays or (None,)
+            for stay in stays:
+                admission = ["", "", ""] if stay is None else [
+                    stay.admitted_on.isoformat(),
+                    stay.discharged_on.isoformat() if stay.discharged_on else "", stay.program]
+                writer.writerow([*common, *admission, location, survived])
+                rows += 1
+    return rows
+
+
+def child_import(url: str, csv_path: str) -> None:
+    """Run one import in this process and print its figures as JSON (time, peak RSS)."""
+    from sqlalchemy.orm import Session
+
+    import portal.models  # noqa: F401
+    from portal.core.actor import SYSTEM
+    from portal.core.db import Base, make_engine
+    from portal.roster.operations import parse_roster, write_roster
+
+    engine = make_engine(url)
+    if url.startswith("postgresql"):
+        Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    started = time.perf_counter()
+    with Session(engine) as session, open(csv_path, "rb") as stream:
+        parsed = parse_roster(stream)
+        checked = time.perf_counter()
+        result = write_roster(session, parsed, actor=SYSTEM)
+        session.commit()
+    finished = time.perf_counter()
+    engine.dispose()
+    print(json.dumps({
+        "seconds": finished - started, "check_seconds": checked - started,
+        "patients": result.created, "admissions": result.admissions,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+def run_child(url: str, csv_path: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", url, str(csv_path)],
+        check=True, capture_output=True, text=True, env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sqlite_reference(csv_path: Path, workdir: Path) -> float:
+    db = workdir / "reference.sqlite3"
+    started = time.perf_counter()
+    subprocess.run(["sqlite3", str(db), ".mode csv", f".import {csv_path} roster_raw"],
+                   check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def pg_reference(url: str, csv_path: Path) -> float:
+    parts = urlsplit(url.replace("+psycopg", ""))
+    args = ["psql", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
+            "-U", parts.username or "postgres", "-d", parts.path.lstrip("/"), "-q",
+            "-v", "ON_ERROR_STOP=1"]
+    from portal.roster.operations import COLUMNS
+
+    columns = ", ".join(f"{c} text" for c in COLUMNS)
+    subprocess.run([*args, "-c", f"DROP TABLE IF EXISTS roster_raw; CREATE TABLE roster_raw "
+                    f"({columns})"], check=True, capture_output=True)
+    started = time.perf_counter()
+    subprocess.run([*args, "-c", f"\\copy roster_raw FROM '{csv_path}' CSV HEADER"],
+                   check=True, capture_output=True)
+    elapsed = time.perf_counter() - started
+    subprocess.run([*args, "-c", "DROP TABLE roster_raw"], check=True, capture_output=True)
+    return elapsed
+
+
+def pg_answers(url: str) -> bool:
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "skip PostgreSQL"
+        return False
+
+
+def report(label: str, ours: dict, reference: float, reference_label: str) -> None:
+    ratio = ours["seconds"] / reference
+    print(f"{label:<10} {reference_label:<18} {reference:7.2f} s | ours {ours['seconds']:7.2f} s "
+          f"(checking {ours['check_seconds']:5.2f} s)  {ratio:4.1f}x "
+          f"{'OK' if ratio <= 5 else 'OVER'} (target 5x) | peak RSS {ours['peak_rss_mb']:5.0f} MB "
+          f"{'OK' if ours['peak_rss_mb'] < 300 else 'OVER'} (target 300 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="10,000 patients")
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--child", nargs=2, metavar=("URL", "CSV"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_import(*args.child)
+        return
+    if urlsplit(args.pg).path.lstrip("/") == "test":
+        raise SystemExit("Refusing to benchmark in the shared `test` database.")
+    patients = 10_000 if args.quick else args.patients
+    with tempfile.TemporaryDirectory(prefix="bench-roster-") as tmp:
+        workdir = Path(tmp)
+        csv_path = workdir / "roster.csv"
+        started = time.perf_counter()
+        rows = write_csv(csv_path, patients)
+        size_mb = csv_path.stat().st_size / 2**20
+        print(f"roster CSV: {patients:,} patients, {rows:,} rows, {size_mb:.1f} MB "
+              f"(generated in {time.perf_counter() - started:.1f} s)")
+        reference = sqlite_reference(csv_path, workdir)
+        ours = run_child(f"sqlite:///{workdir / 'portal.sqlite3'}", csv_path)
+        report("SQLite", ours, reference, "sqlite3 .import")
+        if pg_answers(args.pg):
+            reference = pg_reference(args.pg, csv_path)
+            ours = run_child(args.pg, csv_path)
+            report("PostgreSQL", ours, reference, "psql \\copy")
+        else:
+            print(f"PostgreSQL: {args.pg} does not answer; skipped")
+
+
+if __name__ == "__main__":
+    main()

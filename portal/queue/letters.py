@@ -1,0 +1,256 @@
+"""Glue between a request and the letters it produces: plain values in, a stored PDF out.
+
+portal/release/documents.py renders each letter from frozen dataclasses and knows nothing of
+the database; this module builds those values from a request and keeps every letter as a
+StoredDocument (kind 'letter', subtype naming the letter) on the request, where the clerk sees
+it and the requester's pages can offer it. The requester is told by a neutral email that there
+is an update (R-SEC-4).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from portal.core.actor import Actor
+from portal.core.mail import send_mail
+from portal.identity.links import external_url, neutral_subject, translation_context
+from portal.release import documents as d
+from portal.release.letterhead import Letterhead, letterhead_from_config
+from portal.requests.models import Consent, RecordRequest, RequestPart
+from portal.requests.operations import PART_LABELS, today_pacific
+from portal.storage.models import StoredDocument
+from portal.storage.operations import save_document
+
+# Letters are rendered in English (portal.release.documents has one language).
+PORTAL_DELIVERY = "Delivered through the records portal"
+# Requests typed in from paper without an email address get an address here that never
+# receives mail (see portal.queue.operations.enter_paper_request).
+NO_EMAIL_DOMAIN = "no-email.invalid"
+LETTER_TITLES = {
+    "acknowledgement": "Acknowledgement of receipt",
+    "could_not_verify": "Identity could not be verified",
+    "extension": "Extension notice",
+    "denial": "Denial letter",
+    "review_decision": "Review decision",
+    "no_records": "No records found",
+    "destroyed_fire": "Records destroyed in the 2018 fire",
+    "destroyed_retention": "Records destroyed under the retention schedule",
+}
+
+
+def letterhead() -> Letterhead:
+    """The custodian's letterhead from configuration (refuses blanks, R-SEC-4)."""
+    return letterhead_from_config(current_app.config)
+
+
+def requester_display_name(req: RecordRequest) -> str:
+    """Who the letters are addressed to: the requester, or the patient asking for themself."""
+    return req.requester_name or f"{req.patient_first_name} {req.patient_last_name}"
+
+
+def addressee(req: RecordRequest) -> d.MailingAddress:
+    """The requester's mailing block; without a postal address, the portal delivery note."""
+    lines = tuple(
+        line for line in (
+            req.address_line1, req.address_line2,
+            " ".join(x for x in (
+                f"{req.address_city}," if req.address_city else None,
+                req.address_state, req.address_postal_code) if x),
+        ) if line and line.strip()
+    )
+    if not lines:
+        lines = (PORTAL_DELIVERY,)
+    return d.MailingAddress(name=requester_display_name(req), lines=lines)
+
+
+def part_label(part: RequestPart) -> str:
+    """A requested part in plain words."""
+    return PART_LABELS.get(part.part, part.part)
+
+
+def _base(req: RecordRequest, today: date) -> dict:
+    return {"reference": req.reference, "generated_on": today, "to": addressee(req)}
+
+
+def store_letter(session: Session, req: RecordRequest, subtype: str, pdf: bytes,
+                 actor: Actor) -> StoredDocument:
+    """Keep a rendered letter on the request (encrypted, audited as document.stored)."""
+    return save_document(
+        session, io.BytesIO(pdf), kind="letter", filename=f"{req.reference}-{subtype}.pdf",
+        media_type="application/pdf", actor=actor, request_id=req.id, subtype=subtype,
+    )
+
+
+def has_email(req: RecordRequest) -> bool:
+    """Whether the requester gave an email address that can receive mail."""
+    return bool(req.contact_email) and not req.contact_email.endswith("@" + NO_EMAIL_DOMAIN)
+
+
+def notify_requester(req: RecordRequest) -> None:
+    """Email "there is an update, sign in to see it": no PHI, neutral sender (R-SEC-4)."""
+    if not has_email(req):
+        return
+    with translation_context():
+        body = _(
+            "Hello,\n\nThere is an update on your request. Sign in to see it:\n\n%(link)s\n\n"
+            "For your privacy this email does not include any details.\n\nRecords Custodian",
+            link=external_url("identity.sign_in"),
+        )
+        send_mail(req.contact_email, neutral_subject(), body)
+
+
+def acknowledgement_letter(session: Session, req: RecordRequest,
+                           actor: Actor) -> StoredDocument:
+    """Receipt of a request with both due dates (R-DL-1); says nothing about any patient."""
+    today = today_pacific()
+    delivery = ("By mail to the address you gave" if req.delivery == "mail"
+                else "Secure download through the records portal")
+    letter = d.Acknowledgement(
+        **_base(req, today), received_on=req.received_on,
+        requested=tuple(part_label(p) for p in req.parts), delivery=delivery,
+        california_due_on=req.california_due_on or req.hipaa_due_on,
+        hipaa_due_on=req.hipaa_due_on,
+    )
+    return store_letter(session, req, "acknowledgement",
+                        d.acknowledgement_pdf(letter, letterhead()), actor)
+
+
+def could_not_verify_letter(session: Session, req: RecordRequest, actor: Actor,
+                            reason: str | None) -> StoredDocument:
+    """The neutral letter: identity not verified, nothing said about records (R-ID-2, R-ID-5)."""
+    today = today_pacific()
+    pdf = d.could_not_verify_pdf(d.CouldNotVerify(**_base(req, today), reason=reason),
+                                 letterhead())
+    return store_letter(session, req, "could_not_verify", pdf, actor)
+
+
+def extension_letter(session: Session, req: RecordRequest, actor: Actor,
+                     reason: str) -> StoredDocument:
+    """The written notice of the one HIPAA extension, with the reason and new date (R-DL-2)."""
+    today = today_pacific()
+    letter = d.ExtensionNotice(
+        **_base(req, today), received_on=req.received_on,
+        california_due_on=req.california_due_on or req.hipaa_due_on,
+        hipaa_due_on=req.hipaa_due_on, new_due_on=req.hipaa_extended_due_on,
+        reasons=(reason,),
+    )
+    return store_letter(session, req, "extension", d.extension_notice_pdf(letter, letterhead()),
+                        actor)
+
+
+def denial_letter(session: Session, req: RecordRequest, denied: Sequence[RequestPart],
+                  actor: Actor) -> StoredDocument:
+    """A full or partial denial naming each ground and the review rights (R-DEN-2)."""
+    today = today_pacific()
+    released = tuple(part_label(p) for p in req.parts if p.outcome == "released")
+    letter = d.DenialLetter(
+        **_base(req, today),
+        denied=tuple(d.DeniedPart(description=part_label(p), ground=p.denial_ground)
+                     for p in denied),
+        released=released,
+    )
+    return store_letter(session, req, "denial", d.denial_letter_pdf(letter, letterhead()), actor)
+
+
+def review_decision_letter(session: Session, req: RecordRequest, part: RequestPart,
+                           actor: Actor, release_by: date | None) -> StoredDocument:
+    """The reviewer's decision on a clinical denial (R-DEN-3)."""
+    today = today_pacific()
+    upheld = part.review_result == "upheld"
+    letter = d.ReviewDecision(
+        **_base(req, today), reviewed_on=today,
+        upheld=(d.DeniedPart(description=part_label(part), ground=part.denial_ground),)
+        if upheld else (),
+        reversed=() if upheld else (part_label(part),),
+        release_by=None if upheld else release_by,
+    )
+    return store_letter(session, req, "review_decision",
+                        d.review_decision_pdf(letter, letterhead()), actor)
+
+
+def _other_custodian(text: str | None) -> d.OtherCustodian | None:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return None
+    return d.OtherCustodian(name=lines[0], address_lines=tuple(lines[1:]))
+
+
+def outcome_letter(session: Session, req: RecordRequest, kind: str,
+                   parts: Sequence[RequestPart], actor: Actor) -> StoredDocument:
+    """No records found, or destroyed in the fire or under retention (R-DEN-4)."""
+    today = today_pacific()
+    letter = d.OutcomeLetter(
+        **_base(req, today), kind=kind, parts=tuple(part_label(p) for p in parts),
+        destroyed_on=d.FACILITY_FIRE_DATE if kind == "destroyed_fire" else None,
+        other_custodian=_other_custodian(parts[0].other_custodian),
+    )
+    return store_letter(session, req, kind, d.outcome_letter_pdf(letter, letterhead()), actor)
+
+
+def _general_consent(req: RecordRequest) -> Consent | None:
+    return next((c for c in req.consents if c.scope == "general"), None)
+
+
+def _pacific_day(moment) -> date:
+    from portal.rules.deadlines import pacific_date
+
+    return pacific_date(moment)
+
+
+def cover_letter_pdf(req: RecordRequest, released: Sequence[RequestPart]) -> bytes:
+    """The packet's cover letter: what is enclosed, the long 2.32 notice, consent scope."""
+    today = today_pacific()
+    consent = _general_consent(req) if req.recipient_type == "third_party" else None
+    summary = None
+    to = addressee(req)
+    if consent is not None:
+        summary = d.ConsentSummary(
+            signed_by=consent.signature_name, signed_on=_pacific_day(consent.signed_at),
+            recipient=", ".join(x for x in (consent.recipient_name,
+                                            consent.recipient_organisation) if x),
+            information=consent.information_description, purpose=consent.purpose,
+            expires_on=consent.expires_on,
+        )
+        lines = tuple(x for x in (req.recipient_organisation, *(
+            (req.recipient_address or "").splitlines())) if x and x.strip())
+        to = d.MailingAddress(name=req.recipient_name or consent.recipient_name,
+                              lines=lines or (PORTAL_DELIVERY,))
+    letter = d.CoverLetter(
+        reference=req.reference, generated_on=today, to=to,
+        patient_name=f"{req.patient_first_name} {req.patient_last_name}",
+        released=tuple(part_label(p) for p in released),
+        third_party_consent=summary, consent_copy_enclosed=consent is not None,
+        other_parts_answered_separately=any(p.outcome != "released" for p in req.parts),
+    )
+    return d.cover_letter_pdf(letter, letterhead())
+
+
+def consent_copy_pdf(req: RecordRequest) -> bytes | None:
+    """A copy of the signed consent that travels with a third-party release (42 CFR 2.32(b))."""
+    consent = _general_consent(req)
+    if req.recipient_type != "third_party" or consent is None:
+        return None
+    recipient = d.MailingAddress(
+        name=consent.recipient_name,
+        lines=tuple(x for x in (consent.recipient_organisation,
+                                *(consent.recipient_address or "").splitlines())
+                    if x and x.strip()) or ("-",),
+    )
+    from portal.roster.operations import split_other_names
+
+    form = d.ConsentForm(
+        generated_on=today_pacific(), reference=req.reference,
+        patient_name=consent.patient_name, patient_date_of_birth=req.patient_dob,
+        patient_other_names=split_other_names(req.patient_other_names),
+        information=consent.information_description, recipients=(recipient,),
+        purpose=consent.purpose, expires_on=consent.expires_on,
+        signed_by=consent.signature_name, signed_on=_pacific_day(consent.signed_at),
+        signer_authority=req.authority_description if req.requester_type != "patient" else None,
+    )
+    return d.consent_form_pdf(form, letterhead())

@@ -1,0 +1,687 @@
+"""The roster: import it from CSV, and match requests against it (R-ID-2(c)).
+
+Roster CSV format (UTF-8, comma separated, a header row naming the columns, any order)::
+
+    mrn               the chart number; required; at most 40 characters
+    legal_first_name  required
+    legal_last_name   required
+    other_names       other full names the patient was known by, separated by ';' (optional)
+    dob               date of birth, YYYY-MM-DD; required
+    ssn_last4         last 4 digits of the SSN, or empty
+    admitted_on       admission date, YYYY-MM-DD (empty only on a row with no stay at all)
+    discharged_on     discharge date, YYYY-MM-DD, or empty when the chart does not say
+    program           detox, residential, outpatient... (required with an admission)
+    chart_location    where the chart is kept (optional)
+    chart_survived    yes, partial, no or unknown (empty means unknown): the 2018 fire
+
+One row per admission: a patient with three stays has three rows with the same MRN, and the
+patient's fields (names, other names, date of birth, SSN, chart location, chart survived) must
+agree on every one of them. Every row is checked before anything is written; each problem is
+reported with its line number, and nothing is imported while any remain, unless the import is
+told to skip invalid rows (then a patient whose rows disagree is skipped whole). Importing again
+updates patients by MRN: their names, other names, admissions and blocking keys are replaced by
+the file's; patients the file does not mention are left as they are. A file that is not UTF-8
+is refused whole.
+
+Writes go in batches of plain INSERTs (not one ORM object at a time), so 100,000 patients
+import in seconds; the whole import is one transaction, committed by the caller.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import BinaryIO
+
+from flask import current_app
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
+
+from portal.audit.chain import append_event
+from portal.core.actor import SYSTEM, Actor
+from portal.core.db import utcnow
+from portal.identity.models import RosterMatch
+from portal.requests.models import RecordRequest
+from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
+from portal.rules import roster_match
+from portal.rules.roster_match import MatchQuery, MatchThresholds, RosterCandidate, Stay
+
+COLUMNS = (
+    "mrn", "legal_first_name", "legal_last_name", "other_names", "dob", "ssn_last4",
+    "admitted_on", "discharged_on", "program", "chart_location", "chart_survived",
+)
+REQUIRED_COLUMNS = ("mrn", "legal_first_name", "legal_last_name", "dob")
+CHART_SURVIVED = ("yes", "partial", "no", "unknown")
+# Patient fields that every row of one MRN must repeat identically.
+PATIENT_FIELDS = ("legal_first_name", "legal_last_name", "other_names", "dob", "ssn_last4",
+                  "chart_location", "chart_survived")
+FIELD_LABELS = {
+    "legal_first_name": "legal first name", "legal_last_name": "legal last name",
+    "other_names": "other names", "dob": "date of birth", "ssn_last4": "SSN last 4",
+    "chart_location": "chart location", "chart_survived": "chart survived",
+}
+LIMITS = {"mrn": 40, "legal_first_name": 120, "legal_last_name": 120, "program": 40,
+          "chart_location": 200}
+OTHER_NAME_LIMIT = 240
+EARLIEST = date(1900, 1, 1)
+BATCH = 5000
+MAX_ERRORS_KEPT = 1000
+
+
+class RosterFileRefused(Exception):
+    """The whole file is unusable (wrong encoding, missing columns); nothing was read into it."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(slots=True)
+class ParsedPatient:
+    """One patient assembled from its rows: the patient fields and its admissions."""
+
+    line: int
+    mrn: str
+    first: str
+    last: str
+    other_names: tuple[str, ...]
+    dob: date
+    ssn_last4: str | None
+    chart_location: str | None
+    chart_survived: str
+    # (admitted_on, discharged_on, program, line): few per patient, so a list is enough.
+    admissions: list[tuple[date, date | None, str, int]]
+    invalid: bool = False
+
+
+@dataclass
+class ParsedRoster:
+    """A checked roster file: the valid patients, every problem by line, and what was read."""
+
+    patients: dict[str, ParsedPatient]
+    errors: list[tuple[int, str]]
+    rows: int
+    sha256: str
+    error_count: int = 0
+    skipped_rows: int = 0
+
+    @property
+    def valid_patients(self) -> list[ParsedPatient]:
+        """The patients an import writes (patients with disagreeing rows are left out)."""
+        return [p for p in self.patients.values() if not p.invalid]
+
+
+@dataclass
+class ImportResult:
+    """What an import did, in counts (and the problems that stopped or thinned it)."""
+
+    imported: bool
+    created: int = 0
+    updated: int = 0
+    admissions: int = 0
+    skipped_rows: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    error_count: int = 0
+
+
+# --- Reading and checking ---------------------------------------------------------------
+
+
+def _decoded_lines(
+    stream: BinaryIO, digest, on_bytes: Callable[[int], None] | None
+) -> Iterator[str]:
+    """Decode the file line by line so a non-UTF-8 byte is reported with its line number."""
+    for number, raw in enumerate(stream, start=1):
+        digest.update(raw)
+        if on_bytes:
+            on_bytes(len(raw))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RosterFileRefused([
+                f"Line {number}: the file is not UTF-8 text (byte {exc.start + 1} of the line "
+                "cannot be read). Save it from your spreadsheet as \"CSV UTF-8\" and try again."
+            ]) from None
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+        if "\x00" in text:
+            raise RosterFileRefused([
+                f"Line {number}: the file contains NUL characters, so it is not UTF-8 text "
+                "(it may be UTF-16). Save it as \"CSV UTF-8\" and try again."
+            ])
+        yield text
+
+
+def _parse_date(text: str) -> date | None:
+    """A strict YYYY-MM-DD date, or None when it is not one (impossible dates included)."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _check_row(values: dict[str, str], today: date) -> tuple[list[str], dict]:
+    """Problems with one row, and its parsed values."""
+    problems: list[str] = []
+    parsed: dict = {}
+    for name in REQUIRED_COLUMNS:
+        if not values[name]:
+            problems.append(f"{name} is empty")
+    for name, limit in LIMITS.items():
+        if len(values[name]) > limit:
+            problems.append(f"{name} is longer than {limit} characters")
+    others = tuple(n.strip() for n in values["other_names"].split(";") if n.strip())
+    if any(len(n) > OTHER_NAME_LIMIT for n in others):
+        problems.append(f"an other name is longer than {OTHER_NAME_LIMIT} characters")
+    parsed["other_names"] = others
+    dob = None
+    if values["dob"]:
+        dob = _parse_date(values["dob"])
+        if dob is None:
+            problems.append(f"dob '{values['dob']}' is not a real date in the form YYYY-MM-DD")
+        elif not EARLIEST <= dob <= today:
+            problems.append(f"dob {dob.isoformat()} is not a possible date of birth")
+    parsed["dob"] = dob
+    ssn = values["ssn_last4"]
+    if ssn and not (len(ssn) == 4 and ssn.isascii() and ssn.isdigit()):
+        problems.append("ssn_last4 must be exactly 4 digits, or empty")
+    parsed["ssn_last4"] = ssn or None
+    survived = values["chart_survived"].casefold() or "unknown"
+    if survived not in CHART_SURVIVED:
+        problems.append("chart_survived must be one of yes, partial, no, unknown")
+    parsed["chart_survived"] = survived
+
+    admitted = discharged = None
+    if values["admitted_on"]:
+        admitted = _parse_date(values["admitted_on"])
+        if admitted is None:
+            problems.append(
+                f"admitted_on '{values['admitted_on']}' is not a real date in the form YYYY-MM-DD"
+            )
+    if values["discharged_on"]:
+        discharged = _parse_date(values["discharged_on"])
+        if discharged is None:
+            problems.append(f"discharged_on '{values['discharged_on']}' is not a real date in "
+                            "the form YYYY-MM-DD")
+    if not values["admitted_on"] and (values["discharged_on"] or values["program"]):
+        problems.append("admitted_on is empty but the row has a discharge date or program")
+    if admitted and not values["program"]:
+        problems.append("program is empty on a row with an admission")
+    if admitted and dob and admitted < dob:
+        problems.append("admitted_on is before the date of birth")
+    if admitted and admitted > today:
+        problems.append("admitted_on is in the future")
+    if admitted and discharged and discharged < admitted:
+        problems.append("discharged_on is before admitted_on")
+    parsed["admitted_on"] = admitted
+    parsed["discharged_on"] = discharged
+    return problems, parsed
+
+
+def parse_roster(
+    stream: BinaryIO, *, today: date | None = None, on_bytes: Callable[[int], None] | None = None,
+) -> ParsedRoster:
+    """Read and check a roster CSV from a binary stream; raise RosterFileRefused if unusable.
+
+    ``on_bytes`` is called with the size of each line read (for a progress bar).
+    """
+    today = today or date.today()
+    digest = hashlib.sha256()
+    reader = csv.reader(_decoded_lines(stream, digest, on_bytes))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RosterFileRefused(["The file is empty: expected a header row."]) from None
+    except csv.Error as exc:
+        raise RosterFileRefused([f"Line 1: {exc}"]) from None
+    names = [h.strip().casefold() for h in header]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise RosterFileRefused([
+            "Line 1: the header is missing the column(s) " + ", ".join(missing)
+            + ". Expected: " + ", ".join(COLUMNS) + "."
+        ])
+    duplicated = sorted({n for n in names if n in COLUMNS and names.count(n) > 1})
+    if duplicated:
+        raise RosterFileRefused(["Line 1: these columns appear twice: " + ", ".join(duplicated)])
+    positions = {name: names.index(name) for name in COLUMNS}
+    width = len(names)
+
+    result = ParsedRoster(patients={}, errors=[], rows=0, sha256="")
+    invalid_lines: set[int] = set()
+
+    def problem(line: int, text: str) -> None:
+        result.error_count += 1
+        invalid_lines.add(line)
+        if len(result.errors) < MAX_ERRORS_KEPT:
+            result.errors.append((line, text))
+
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            result.rows += 1
+            if len(row) != width:
+                problem(line, f"expected {width} fields, found {len(row)}")
+                continue
+            values = {name: row[pos].strip() for name, pos in positions.items()}
+            problems, parsed = _check_row(values, today)
+            if problems:
+                for text in problems:
+                    problem(line, text)
+                continue
+            _add_row(result, line, values, parsed, problem)
+    except csv.Error as exc:
+        raise RosterFileRefused([f"Line {reader.line_num}: {exc}"]) from None
+    result.sha256 = digest.hexdigest()
+    result.skipped_rows = len(invalid_lines)
+    result.errors.sort()
+    return result
+
+
+def _add_row(result: ParsedRoster, line: int, values: dict, parsed: dict, problem) -> None:
+    mrn = values["mrn"]
+    patient = result.patients.get(mrn)
+    fields = (values["legal_first_name"], values["legal_last_name"], parsed["other_names"],
+              parsed["dob"], parsed["ssn_last4"], values["chart_location"] or None,
+              parsed["chart_survived"])
+    if patient is None:
+        patient = ParsedPatient(
+            line=line, mrn=mrn, first=fields[0], last=fields[1], other_names=fields[2],
+            dob=fields[3], ssn_last4=fields[4], chart_location=fields[5],
+            chart_survived=fields[6], admissions=[],
+        )
+        result.patients[mrn] = patient
+    else:
+        known = (patient.first, patient.last, patient.other_names, patient.dob,
+                 patient.ssn_last4, patient.chart_location, patient.chart_survived)
+        differing = [FIELD_LABELS[name] for name, a, b in zip(PATIENT_FIELDS, known, fields,
+                                                              strict=True) if a != b]
+        if differing:
+            patient.invalid = True
+            problem(line, f"MRN {mrn} appears on line {patient.line} with a different "
+                          + ", ".join(differing))
+            return
+    admitted = parsed["admitted_on"]
+    if admitted is None:
+        return
+    earlier = next((a[3] for a in patient.admissions if a[0] == admitted), None)
+    if earlier is not None:
+        patient.invalid = True
+        problem(line, f"MRN {mrn} has the admission of {admitted.isoformat()} twice "
+                      f"(also line {earlier})")
+        return
+    patient.admissions.append((admitted, parsed["discharged_on"], values["program"], line))
+
+
+# --- Writing ----------------------------------------------------------------------------
+
+
+def _candidate(patient: ParsedPatient) -> RosterCandidate:
+    return RosterCandidate(
+        patient_id=0, mrn=patient.mrn, first_name=patient.first, last_name=patient.last,
+        other_names=patient.other_names, dob=patient.dob, ssn_last4=patient.ssn_last4,
+        stays=tuple(Stay(a, d, p) for a, d, p, _line in patient.admissions),
+    )
+
+
+def _batches(items: list, size: int = BATCH) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class _BulkWriter:
+    """Plain multi-row writes on the session's own connection and transaction.
+
+    PostgreSQL gets COPY (its fastest path), SQLite one executemany per table; both skip the
+    ORM and SQLAlchemy's per-row parameter handling, which cost more than the database itself.
+    New patient ids are reserved up front (a sequence range on PostgreSQL; on SQLite the write
+    lock taken by BEGIN IMMEDIATE is held, so max(id) + 1 onwards is ours).
+    """
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect.name
+        self.raw = self.connection.connection.driver_connection
+        self._cache_size = None
+        if self.dialect == "sqlite":
+            # A roster's key index outgrows SQLite's default 2 MB page cache and thrashes.
+            self._cache_size = self.raw.execute("PRAGMA cache_size").fetchone()[0]
+            self.raw.execute("PRAGMA cache_size=-32768")
+
+    def close(self) -> None:
+        if self._cache_size is not None:
+            self.raw.execute(f"PRAGMA cache_size={int(self._cache_size)}")
+
+    def reserve_ids(self, table: str, count: int) -> list[int]:
+        if self.dialect == "postgresql":
+            return list(self.session.scalars(
+                select(func.nextval(func.pg_get_serial_sequence(table, "id")))
+                .select_from(func.generate_series(1, count))
+            ))
+        start = (self.session.scalar(text(f"SELECT max(id) FROM {table}")) or 0) + 1  # noqa: S608
+        return list(range(start, start + count))
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "postgresql":
+            cursor = self.raw.cursor()
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.close()
+            return
+        marks = ", ".join("?" for _ in columns)
+        self.raw.cursor().executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
+            [tuple(_sqlite_value(v) for v in row) for row in rows],
+        )
+
+
+def _sqlite_value(value):
+    """What SQLAlchemy's SQLite types store: ISO dates, naive UTC datetimes with microseconds."""
+    if isinstance(value, datetime):
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        return naive.isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+PATIENT_COLUMNS = ("id", "mrn", "legal_first_name", "legal_last_name", "dob", "ssn_last4",
+                   "chart_location", "chart_survived", "created_at", "updated_at")
+
+
+def write_roster(
+    session: Session, parsed: ParsedRoster, *, actor: Actor, skip_invalid: bool = False,
+    on_patients: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Write a checked roster in batches; refuse (write nothing) if it has problems.
+
+    With ``skip_invalid`` the invalid rows (and patients with disagreeing rows) are left out
+    and the rest is written. ``on_patients`` is called with each batch's size (progress).
+    Flushes and audits; the caller commits.
+    """
+    if parsed.error_count and not skip_invalid:
+        return ImportResult(imported=False, errors=parsed.errors, error_count=parsed.error_count,
+                            skipped_rows=parsed.skipped_rows)
+    session.flush()
+    patients = parsed.valid_patients
+    existing: dict[str, int] = {}
+    for chunk in _batches([p.mrn for p in patients], 900):
+        existing.update(session.execute(
+            select(RosterPatient.mrn, RosterPatient.id).where(RosterPatient.mrn.in_(chunk))
+        ).all())
+    writer = _BulkWriter(session)
+    now = utcnow()
+    created = updated = admissions = 0
+    for chunk in _batches(patients, BATCH):
+        new = [p for p in chunk if p.mrn not in existing]
+        old = [p for p in chunk if p.mrn in existing]
+        ids: dict[str, int] = {}
+        if new:
+            reserved = writer.reserve_ids("roster_patient", len(new))
+            writer.insert("roster_patient", PATIENT_COLUMNS, [
+                (patient_id, p.mrn, p.first, p.last, p.dob, p.ssn_last4, p.chart_location,
+                 p.chart_survived, now, now)
+                for patient_id, p in zip(reserved, new, strict=True)
+            ])
+            ids.update(zip((p.mrn for p in new), reserved, strict=True))
+            created += len(new)
+        if old:
+            old_ids = [existing[p.mrn] for p in old]
+            session.execute(
+                update(RosterPatient),
+                [{"id": existing[p.mrn], **_patient_values(p, now)} for p in old],
+            )
+            for model in (Admission, RosterName, RosterBlockingKey):
+                for id_chunk in _batches(old_ids, 900):
+                    session.execute(delete(model.__table__).where(
+                        model.__table__.c.patient_id.in_(id_chunk)))
+            ids.update((p.mrn, existing[p.mrn]) for p in old)
+            updated += len(old)
+        admissions += _insert_children(writer, chunk, ids)
+        if on_patients:
+            on_patients(len(chunk))
+    writer.close()
+    # Rows written behind the ORM's back: nothing cached in this session may be trusted.
+    session.expire_all()
+    result = ImportResult(
+        imported=True, created=created, updated=updated, admissions=admissions,
+        skipped_rows=parsed.skipped_rows, errors=parsed.errors, error_count=parsed.error_count,
+    )
+    append_event(
+        session, "roster.imported", actor=actor, object_type="roster",
+        summary={"created": created, "updated": updated, "admissions": admissions,
+                 "skipped_rows": parsed.skipped_rows, "file_sha256": parsed.sha256},
+    )
+    return result
+
+
+def _patient_values(patient: ParsedPatient, now) -> dict:
+    return {
+        "mrn": patient.mrn, "legal_first_name": patient.first, "legal_last_name": patient.last,
+        "dob": patient.dob, "ssn_last4": patient.ssn_last4,
+        "chart_location": patient.chart_location, "chart_survived": patient.chart_survived,
+        "updated_at": now,
+    }
+
+
+def _insert_children(writer: _BulkWriter, chunk: list[ParsedPatient], ids: dict[str, int]) -> int:
+    """Insert the admissions, other names and blocking keys of a batch of patients."""
+    admissions, names, keys = [], [], []
+    for patient in chunk:
+        patient_id = ids[patient.mrn]
+        admissions.extend((patient_id, a, d, p) for a, d, p, _line in patient.admissions)
+        names.extend((patient_id, n) for n in patient.other_names)
+        keys.extend(
+            (patient_id, key)
+            for key in sorted(roster_match.blocking_keys_for_candidate(_candidate(patient)))
+        )
+    writer.insert("admission", ("patient_id", "admitted_on", "discharged_on", "program"),
+                  admissions)
+    writer.insert("roster_name", ("patient_id", "full_name"), names)
+    writer.insert("roster_blocking_key", ("patient_id", "key"), keys)
+    return len(admissions)
+
+
+def import_roster(
+    session: Session, stream: BinaryIO, *, actor: Actor, skip_invalid: bool = False,
+) -> ImportResult:
+    """Check and import a roster CSV in one go (the browser upload; the CLI adds progress)."""
+    try:
+        parsed = parse_roster(stream)
+    except RosterFileRefused as exc:
+        return ImportResult(imported=False, errors=[(0, p) for p in exc.problems],
+                            error_count=len(exc.problems))
+    return write_roster(session, parsed, actor=actor, skip_invalid=skip_invalid)
+
+
+def roster_counts(session: Session) -> dict[str, int]:
+    """How many patients and admissions the roster holds."""
+    return {
+        "patients": session.scalar(select(func.count()).select_from(RosterPatient)) or 0,
+        "admissions": session.scalar(select(func.count()).select_from(Admission)) or 0,
+    }
+
+
+# --- Matching ---------------------------------------------------------------------------
+
+
+def match_thresholds() -> MatchThresholds:
+    """The configured thresholds (MATCH_*), or the module's calibrated defaults."""
+    config = current_app.config
+    default = roster_match.DEFAULT_THRESHOLDS
+    likely = config.get("MATCH_LIKELY_THRESHOLD")
+    possible = config.get("MATCH_POSSIBLE_THRESHOLD")
+    return MatchThresholds(
+        likely=float(likely) if likely is not None else default.likely,
+        possible=float(possible) if possible is not None else default.possible,
+    )
+
+
+def split_other_names(text: str | None) -> tuple[str, ...]:
+    """Other names as typed by a requester: one per line, or separated by ';'."""
+    parts = (text or "").replace(";", "\n").splitlines()
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def query_for_request(req: RecordRequest) -> MatchQuery:
+    """What the requester said about the patient, as the matcher's query."""
+    return MatchQuery(
+        first_name=req.patient_first_name,
+        last_name=req.patient_last_name,
+        other_names=split_other_names(req.patient_other_names),
+        dob=req.patient_dob,
+        ssn_last4=req.patient_ssn_last4,
+        stay_from=req.stay_from,
+        stay_to=req.stay_to,
+        program=req.program,
+    )
+
+
+def load_candidates(session: Session, patient_ids: list[int]) -> list[RosterCandidate]:
+    """The matcher's view of roster patients, loaded in three set-based queries."""
+    if not patient_ids:
+        return []
+    rows = session.execute(
+        select(RosterPatient.id, RosterPatient.mrn, RosterPatient.legal_first_name,
+               RosterPatient.legal_last_name, RosterPatient.dob, RosterPatient.ssn_last4)
+        .where(RosterPatient.id.in_(patient_ids))
+    ).all()
+    names: dict[int, list[str]] = {}
+    for patient_id, full_name in session.execute(
+        select(RosterName.patient_id, RosterName.full_name)
+        .where(RosterName.patient_id.in_(patient_ids))
+    ):
+        names.setdefault(patient_id, []).append(full_name)
+    stays: dict[int, list[Stay]] = {}
+    for patient_id, admitted, discharged, program in session.execute(
+        select(Admission.patient_id, Admission.admitted_on, Admission.discharged_on,
+               Admission.program)
+        .where(Admission.patient_id.in_(patient_ids)).order_by(Admission.admitted_on)
+    ):
+        stays.setdefault(patient_id, []).append(Stay(admitted, discharged, program))
+    return [
+        RosterCandidate(
+            patient_id=row.id, mrn=row.mrn, first_name=row.legal_first_name,
+            last_name=row.legal_last_name, other_names=tuple(names.get(row.id, ())),
+            dob=row.dob, ssn_last4=row.ssn_last4, stays=tuple(stays.get(row.id, ())),
+        )
+        for row in rows
+    ]
+
+
+def refresh_blocking_keys(session: Session, patients: Iterable[int | RosterPatient]) -> int:
+    """Recompute the stored blocking keys of patients added or changed outside an import.
+
+    The import keeps keys in step itself; anything else that writes roster patients (demo
+    data, a correction by hand) must call this, or the match cannot find those patients.
+    ``patients`` are ids or RosterPatient rows. Returns the number of keys stored.
+    """
+    session.flush()
+    patient_ids = [p if isinstance(p, int) else p.id for p in patients]
+    session.execute(delete(RosterBlockingKey.__table__).where(
+        RosterBlockingKey.__table__.c.patient_id.in_(patient_ids)))
+    rows = [
+        {"patient_id": candidate.patient_id, "key": key}
+        for candidate in load_candidates(session, patient_ids)
+        for key in sorted(roster_match.blocking_keys_for_candidate(candidate))
+    ]
+    if rows:
+        session.execute(RosterBlockingKey.__table__.insert(), rows)
+    return len(rows)
+
+
+def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -> list[RosterMatch]:
+    """Rank roster candidates for a request and store them, replacing earlier ones (R-ID-2(c)).
+
+    Candidates come from the blocking keys, scores from portal.rules.roster_match; the audit
+    event holds counts only (R-ID-5: nothing says who matched).
+    """
+    req = session.get(RecordRequest, request_id)
+    if req is None:
+        raise LookupError(request_id)
+    query = query_for_request(req)
+    keys = sorted(roster_match.blocking_keys_for_query(query))
+    patient_ids = list(session.scalars(
+        select(RosterBlockingKey.patient_id).where(RosterBlockingKey.key.in_(keys)).distinct()
+    ))
+    thresholds = match_thresholds()
+    limit = int(current_app.config.get("MATCH_CANDIDATE_LIMIT", 10))
+    results = roster_match.rank(query, load_candidates(session, patient_ids), thresholds,
+                                limit=limit)
+    session.execute(delete(RosterMatch).where(RosterMatch.request_id == request_id))
+    now = utcnow()
+    matches = [
+        RosterMatch(request_id=request_id, patient_id=r.patient_id, rank=number, score=r.score,
+                    decision=r.decision, matched_fields=dict(r.matched_fields), computed_at=now)
+        for number, r in enumerate(results, start=1)
+    ]
+    session.add_all(matches)
+    session.flush()
+    append_event(
+        session, "roster.matched", actor=actor, object_type="request", object_id=request_id,
+        request_id=request_id,
+        summary={"candidates": len(patient_ids), "ranked": len(matches),
+                 "likely": sum(m.decision == "likely" for m in matches),
+                 "possible": sum(m.decision == "possible" for m in matches)},
+    )
+    return matches
+
+
+# --- Roster pages -----------------------------------------------------------------------
+
+
+def search_roster(session: Session, term: str, actor: Actor,
+                  limit: int = 50) -> list[RosterPatient]:
+    """Roster patients by MRN, or whose legal or other names contain every typed word.
+
+    Audited as roster.searched with the number of results only (never the term).
+    """
+    term = term.strip()
+    by_mrn = list(session.scalars(select(RosterPatient).where(RosterPatient.mrn == term)))
+    if by_mrn:
+        found = by_mrn
+    else:
+        words = [w for w in term.casefold().split() if w]
+        query = select(RosterPatient)
+        for word in words:
+            pattern = f"%{word.replace('%', '').replace('_', '')}%"
+            other = select(RosterName.patient_id).where(func.lower(RosterName.full_name)
+                                                         .like(pattern))
+            query = query.where(
+                func.lower(RosterPatient.legal_first_name).like(pattern)
+                | func.lower(RosterPatient.legal_last_name).like(pattern)
+                | RosterPatient.id.in_(other)
+            )
+        found = list(session.scalars(
+            query.order_by(RosterPatient.legal_last_name, RosterPatient.legal_first_name,
+                           RosterPatient.id).limit(limit)))
+    append_event(session, "roster.searched", actor=actor, object_type="roster",
+                 summary={"results": len(found), "by_mrn": bool(by_mrn)})
+    return found
+
+
+def view_patient(session: Session, patient_id: int,
+                 actor: Actor) -> tuple[RosterPatient, list[RecordRequest]] | None:
+    """A roster patient and every request ever located to them; audited."""
+    patient = session.get(RosterPatient, patient_id)
+    if patient is None:
+        return None
+    requests = list(session.scalars(
+        select(RecordRequest).where(RecordRequest.patient_id == patient_id)
+        .order_by(RecordRequest.received_at.desc())
+    ))
+    append_event(session, "roster.patient_viewed", actor=actor, object_type="roster_patient",
+                 object_id=patient_id, summary={"requests": len(requests)})
+    return patient, requests

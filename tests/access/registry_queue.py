@@ -1,0 +1,53 @@
+"""Access rules of the clerk's workspace: staff who work requests; supervisors assign and see
+the workload; only a licensed reviewer records a review; requesters and other roles never."""
+
+from __future__ import annotations
+
+import io
+
+from tests.access.scenario import WORKERS, Route
+
+SUPERVISORS = frozenset({"supervisor"})
+REVIEWERS = frozenset({"licensed_clerk"})
+
+
+def _request(s) -> dict:
+    return {"request_id": s.request.id}
+
+
+def _document(s) -> dict:
+    return {"request_id": s.request.id, "document_id": s.extra["queue_document"].id}
+
+
+def build(db, scenario) -> None:
+    """A stored photo ID on the scenario's request, for the preview and download routes."""
+    from PIL import Image
+
+    from portal.core.actor import SYSTEM
+    from portal.storage.operations import save_document
+
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), "gray").save(image, "JPEG")
+    image.seek(0)
+    scenario.extra["queue_document"] = save_document(
+        db, image, kind="photo_id", filename="id.jpg", media_type="image/jpeg", actor=SYSTEM,
+        request_id=scenario.request.id)
+
+
+_ACTIONS = ("claim", "accept", "verify", "could_not_verify", "rematch", "locate",
+            "request_information", "record_answer", "send_message", "add_note", "extend",
+            "record_outcome", "route_review", "attach_record", "remove_record", "close",
+            "release")
+
+ROUTES = {
+    "queue.index": Route(WORKERS),
+    "queue.search": Route(WORKERS),
+    "queue.workload": Route(SUPERVISORS),
+    "queue.paper_request": Route(WORKERS),
+    "queue.request_page": Route(WORKERS, kwargs=_request),
+    "queue.assign": Route(SUPERVISORS, kwargs=_request),
+    "queue.decide_review": Route(REVIEWERS, kwargs=_request),
+    "queue.document_preview": Route(WORKERS, kwargs=_document),
+    "queue.document_download": Route(WORKERS, kwargs=_document),
+    **{f"queue.{name}": Route(WORKERS, kwargs=_request) for name in _ACTIONS},
+}

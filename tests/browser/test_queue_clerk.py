@@ -1,0 +1,177 @@
+"""The clerk's workspace in headless Chromium, axe-checked on every page (issue 4, Done when).
+
+A clerk signs in with password and TOTP, finds a new request in the queue, verifies the
+requester, locates the patient, asks for more information, receives the answer, attaches the
+records and releases them. Another clerk, a licensed reviewer, denies one part on a clinical
+ground and routes it to a different licensed reviewer.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+
+from tests.factories import (
+    advance_request,
+    make_request,
+    make_roster_patient,
+    make_staff,
+    make_staff_with_mfa,
+    sample_pdf,
+    totp_now,
+)
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery staple"
+
+
+@contextmanager
+def work(live_server):
+    """A unit of work on the live app's database (set-up, or the requester's side)."""
+    from portal.core.db import commit, get_session
+
+    with live_server.app.test_request_context():
+        yield get_session()
+        commit()
+
+
+class Clerk:
+    """Drives the staff pages and runs axe on every page it lands on."""
+
+    def __init__(self, page, axe_check, base: str):
+        self.page, self.axe_check, self.base = page, axe_check, base
+
+    def check(self, context: str) -> None:
+        self.axe_check(self.page, context=context)
+
+    def sign_in(self, email: str, secret: str) -> None:
+        self.page.goto(self.base + "/staff/sign-in")
+        self.page.get_by_label("Email address").fill(email)
+        self.page.get_by_label("Password", exact=True).fill(PASSWORD)
+        self.page.get_by_role("button", name="Continue").click()
+        self.page.wait_for_url(re.compile(r"/staff/mfa"))
+        self.page.get_by_label("Code", exact=True).fill(totp_now(secret))
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(lambda url: "/staff/mfa" not in url)
+
+    def press(self, name: str, context: str) -> None:
+        self.page.get_by_role("button", name=name, exact=True).click()
+        self.page.wait_for_load_state()
+        self.check(context)
+
+    def flash(self) -> str:
+        return self.page.locator(".flashes").inner_text()
+
+
+def new_request_with_photo_id(live_server):
+    """A request just submitted and confirmed by email, with its photo ID uploaded."""
+    from PIL import Image
+
+    from portal.core.actor import SYSTEM
+    from portal.requests.operations import transition
+    from portal.storage.operations import save_document
+
+    with work(live_server) as session:
+        patient = make_roster_patient(session, first="Avery", last="Quill",
+                                      dob=date(1980, 4, 12), mrn="MRN-40123")
+        req = make_request(session)
+        transition(session, req, "confirm_email", SYSTEM)
+        photo = io.BytesIO()
+        Image.new("RGB", (300, 200), "teal").save(photo, "JPEG")
+        photo.seek(0)
+        save_document(session, photo, kind="photo_id", filename="licence.jpg",
+                      media_type="image/jpeg", actor=SYSTEM, request_id=req.id)
+        return req.id, req.reference, patient.id
+
+
+def test_a_clerk_works_a_request_from_the_queue_to_release(live_server, page, axe_check,
+                                                            tmp_path):
+    with work(live_server) as session:
+        _staff, secret = make_staff_with_mfa(session, "clerk", email="queue.clerk@example.test")
+    request_id, reference, _patient_id = new_request_with_photo_id(live_server)
+    clerk = Clerk(page, axe_check, live_server.url)
+    clerk.sign_in("queue.clerk@example.test", secret)
+
+    page.goto(live_server.url + "/staff/queue")
+    clerk.check("queue")
+    page.get_by_role("link", name=reference).click()
+    clerk.check("request page")
+    assert page.get_by_role("img", name=re.compile("licence.jpg")).is_visible()
+
+    page.get_by_label("Government photo ID compared with the typed details").check()
+    clerk.press("The requester is verified", "after verifying")
+    assert "identity is verified" in clerk.flash()
+
+    page.get_by_label("Choose MRN MRN-40123").check()
+    clerk.press("Record the patient", "after locating")
+    assert "Searching the records" in page.locator(".status").inner_text()
+
+    page.get_by_text("Ask the requester for more information").click()
+    page.get_by_label("Why the request has to wait").select_option("details_unclear")
+    page.get_by_label("Message to the requester").first.fill("Which stay do you need?")
+    clerk.press("Send and wait for the answer", "waiting")
+    assert "Waiting for information from you" in page.locator(".status").inner_text()
+
+    from portal.core.actor import Actor
+    from portal.requests.journey import post_reply
+    from portal.requests.models import RecordRequest
+
+    with work(live_server) as session:
+        req = session.get(RecordRequest, request_id)
+        post_reply(session, req, "The 2016 stay, please.", [],
+                   Actor(kind="requester", id=req.requester_id))
+    page.reload()
+    clerk.check("answer received")
+    assert "The 2016 stay, please." in page.locator("#messages").inner_text()
+    assert "Searching the records" in page.locator(".status").inner_text()
+
+    form = page.locator("#outcome-form")
+    form.get_by_label("Complete record (excluding psychotherapy and counseling notes)").check()
+    form.get_by_label("Outcome", exact=True).select_option("released")
+    clerk.press("Record the outcome", "outcome recorded")
+
+    record = tmp_path / "complete-record.pdf"
+    record.write_bytes(sample_pdf(3))
+    page.set_input_files("#records-record", str(record))
+    clerk.press("Attach", "record attached")
+    assert "complete-record.pdf" in page.locator("#records").inner_text()
+
+    page.get_by_role("link", name="Release the records").click()
+    clerk.check("release page")
+    page.get_by_label("Secure download", exact=True).check()
+    clerk.press("Build the packet and release", "released")
+    assert "The records were released" in clerk.flash()
+    assert "Completed" in page.locator(".status").inner_text()
+
+
+def test_a_licensed_clerk_denies_on_a_clinical_ground_and_routes_the_review(
+        live_server, page, axe_check):
+    with work(live_server) as session:
+        decider, secret = make_staff_with_mfa(session, "clerk", licensed=True,
+                                              email="licensed.clerk@example.test")
+        reviewer = make_staff(session, "clerk", licensed=True)
+        reviewer.display_name = "Dr. Rowan Reviewer"
+        req = advance_request(session, make_request(session), make_staff(session, "clerk"),
+                              "patient_located", patient=make_roster_patient(session))
+        request_id = req.id
+    clerk = Clerk(page, axe_check, live_server.url)
+    clerk.sign_in("licensed.clerk@example.test", secret)
+    page.goto(f"{live_server.url}/staff/requests/{request_id}")
+    clerk.check("request page")
+
+    form = page.locator("#outcome-form")
+    form.get_by_label("Complete record (excluding psychotherapy and counseling notes)").check()
+    form.get_by_label("Outcome", exact=True).select_option("denied")
+    form.get_by_label("Ground for a denial").select_option("endanger_life")
+    clerk.press("Record the outcome", "denied")
+    assert "Likely to endanger life" in page.locator("#outcomes").inner_text()
+
+    page.get_by_label("Send for review to").select_option(label="Dr. Rowan Reviewer")
+    clerk.press("Send for review", "routed for review")
+    assert "Waiting for Dr. Rowan Reviewer" in page.locator("#outcomes").inner_text()
+    assert f"{decider.display_name} ·" in page.locator("#outcomes").inner_text()  # the decider

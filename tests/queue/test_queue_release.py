@@ -1,0 +1,168 @@
+"""Release and its guard rails (issue 4 items 6-7; R-REL-3, R-REL-4, R-AUD-1, R-SEC-3)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.audit.models import AuditEvent
+from portal.release.models import Disclosure, DownloadGrant, Release
+from portal.release.operations import release_request
+from portal.requests.operations import TransitionRefused, transition
+from portal.rules import lifecycle
+from portal.storage.models import StoredDocument
+from portal.storage.operations import open_document
+from tests.factories import (
+    advance_request,
+    make_patient,
+    make_request,
+    make_staff,
+    staff_actor,
+    third_party_consent,
+)
+
+
+@pytest.fixture
+def clerk(db):
+    return make_staff(db, "clerk")
+
+
+@pytest.fixture(autouse=True)
+def in_request(app, db):
+    """Release runs inside a request in the app (its emails are translated per visitor)."""
+    with app.test_request_context("/"):
+        yield
+
+
+def third_party_request(db, clerk, *, parts=("complete",), consents=None, **overrides):
+    req = make_request(
+        db, recipient_type="third_party", delivery="mail", recipient_name="Morgan Lee",
+        recipient_organisation="Lee & Park LLP", recipient_address="100 Main St\nSpringfield",
+        parts=list(parts), consents=consents if consents is not None else [third_party_consent()],
+        **overrides,
+    )
+    return advance_request(db, req, clerk, "in_fulfilment", patient=make_patient(db))
+
+
+def mail(db, req, clerk):
+    return release_request(db, req, staff_actor(clerk), method="mail",
+                           mailed_on=date.today() - timedelta(days=0), tracking_number="9400 1",
+                           expected_version=req.version)
+
+
+def test_a_patient_download_release_stores_the_packet_and_its_digest(db, clerk):
+    req = advance_request(db, make_request(db), clerk, "in_fulfilment", patient=make_patient(db))
+    outcome = release_request(db, req, staff_actor(clerk), method="download",
+                              expected_version=req.version)
+    release = outcome.release
+    packet = db.get(StoredDocument, release.packet_document_id)
+    with open_document(packet) as reader:
+        digest = hashlib.sha256(reader.read()).hexdigest()
+    assert release.packet_sha256 == packet.sha256 == digest
+    assert release.page_count >= 4  # cover letter, manifest, two record pages
+    assert db.scalar(select(DownloadGrant).where(DownloadGrant.release_id == release.id))
+    assert db.scalars(select(Disclosure)).all() == []  # the patient's own copy (R-AUD-1)
+    assert outcome.closed and req.status == lifecycle.CLOSED
+
+
+def test_a_mailed_third_party_release_is_a_disclosure_with_its_elements(db, clerk):
+    req = third_party_request(db, clerk)
+    outcome = mail(db, req, clerk)
+    disclosure = outcome.disclosure
+    assert disclosure.recipient_name == "Morgan Lee, Lee & Park LLP"
+    assert disclosure.recipient_address == "100 Main St\nSpringfield"
+    assert "Complete record" in disclosure.description
+    assert disclosure.purpose == "At the request of the patient"
+    assert disclosure.packet_sha256 == outcome.release.packet_sha256
+    assert outcome.release.tracking_number == "9400 1" and outcome.release.mailed_on
+    summaries = [e.summary for e in db.scalars(select(AuditEvent).where(
+        AuditEvent.action.in_(["release.created", "disclosure.recorded"])))]
+    assert "Morgan" not in str(summaries)
+
+
+def test_no_release_before_the_patient_is_located(db, clerk):
+    req = advance_request(db, make_request(db), clerk, "requester_verified")
+    with pytest.raises(TransitionRefused, match="cannot be done while the request is"):
+        release_request(db, req, staff_actor(clerk), method="download",
+                        expected_version=req.version)
+
+
+def test_no_release_when_identity_was_never_verified(db, clerk):
+    req = advance_request(db, make_request(db), clerk, "in_fulfilment", patient=make_patient(db))
+    req.verified_at = None  # e.g. a verification undone by a supervisor
+    with pytest.raises(TransitionRefused) as refused:
+        release_request(db, req, staff_actor(clerk), method="download",
+                        expected_version=req.version)
+    assert "The requester's identity has not been verified yet." in refused.value.problems
+
+
+def test_no_release_on_an_expired_consent(db, clerk):
+    req = third_party_request(db, clerk)
+    req.consents[0].expires_on = date.today() - timedelta(days=1)
+    with pytest.raises(TransitionRefused, match="consent cannot be relied on"):
+        mail(db, req, clerk)
+
+
+def test_no_release_on_a_revoked_consent(db, clerk):
+    req = third_party_request(db, clerk)
+    req.consents[0].revoked_at = datetime.now(UTC)
+    with pytest.raises(TransitionRefused, match="consent cannot be relied on"):
+        mail(db, req, clerk)
+
+
+def test_notes_go_to_a_third_party_only_with_their_own_consent(db, clerk):
+    req = third_party_request(db, clerk, parts=("complete", "psychotherapy_notes"))
+    with pytest.raises(TransitionRefused, match="need their own separate consent"):
+        mail(db, req, clerk)
+
+
+def test_notes_go_to_a_third_party_with_a_separate_notes_consent(db, clerk):
+    consents = [third_party_consent(), third_party_consent(
+        scope="notes", information_description="Psychotherapy notes of 2016")]
+    req = third_party_request(db, clerk, parts=("complete", "psychotherapy_notes"),
+                              consents=consents)
+    assert mail(db, req, clerk).release.id
+
+
+def test_a_withdrawn_request_cannot_be_released(db, clerk):
+    req = advance_request(db, make_request(db), clerk, "in_fulfilment", patient=make_patient(db))
+    transition(db, req, "withdraw", staff_actor(clerk))
+    with pytest.raises(TransitionRefused, match="Withdrawn"):
+        release_request(db, req, staff_actor(clerk), method="download",
+                        expected_version=req.version)
+
+
+def test_a_mailed_release_needs_the_date_and_tracking_number(db, clerk):
+    req = third_party_request(db, clerk)
+    with pytest.raises(TransitionRefused) as refused:
+        release_request(db, req, staff_actor(clerk), method="mail", mailed_on=None,
+                        tracking_number="", expected_version=req.version)
+    assert refused.value.problems == ["Enter the date the packet was mailed.",
+                                      "Enter the tracking number of the mailing."]
+
+
+def test_a_third_party_download_needs_their_email_and_access_code(db, clerk):
+    req = third_party_request(db, clerk)
+    with pytest.raises(TransitionRefused, match="Send it by mail"):
+        release_request(db, req, staff_actor(clerk), method="download",
+                        expected_version=req.version)
+
+
+def test_a_refused_release_leaves_no_release_behind(app, client, auth, db, clerk):
+    from portal.core.db import commit
+
+    req = third_party_request(db, clerk)
+    req.consents[0].expires_on = date.today() - timedelta(days=1)
+    commit()
+    auth.staff(clerk.id)
+    response = client.post(f"/staff/requests/{req.id}/release", data={
+        "version": req.version, "method": "mail", "mailed_on": date.today().isoformat(),
+        "tracking_number": "9400 2"})
+    assert response.status_code == 422
+    assert "consent cannot be relied on" in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.scalars(select(Release)).all() == []
+    assert db.get(type(req), req.id).status == lifecycle.IN_FULFILMENT
