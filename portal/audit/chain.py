@@ -146,8 +146,10 @@ def iter_events(session: Session, batch: int = 2000) -> Iterator[AuditEvent]:
     """Every event in chain order, read in batches so memory stays flat."""
     last_id = 0
     while True:
+        # populate_existing: an event already in the session is re-read, never trusted.
         rows = session.scalars(
             select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            .execution_options(populate_existing=True)
         ).all()
         if not rows:
             return
