@@ -80,7 +80,9 @@ def configure_logging(app: Flask) -> None:
     level = logging.DEBUG if app.debug else logging.INFO
     logging.getLogger("portal").setLevel(level)
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # Libraries speak only when something is wrong; the portal's own loggers say more.
+        logging.basicConfig(level=logging.WARNING,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def register_extensions(app: Flask) -> None:

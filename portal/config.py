@@ -49,6 +49,14 @@ DEFAULTS: dict[str, object] = {
     "REQUESTER_SESSION_MAX_HOURS": 8,
     "LOGIN_LOCK_AFTER_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,
+    # Failures older than this stop counting towards a lockout.
+    "LOGIN_FAILURE_WINDOW_MINUTES": 60,
+    # After the 2nd failure each attempt must wait this many seconds, doubling per failure.
+    "LOGIN_SLOWDOWN_SECONDS": 2,
+    # Per client address (Flask-Limiter syntax), on the sign-in, MFA and re-entry POSTs.
+    "SIGN_IN_RATE_LIMIT": "20 per minute;200 per hour",
+    # Admin-issued single-use link to set a password (staff create / reset).
+    "STAFF_SETUP_LINK_HOURS": 72,
     "PASSWORD_HASH_TIME_COST": 3,
     "PASSWORD_HASH_MEMORY_KIB": 65536,
     "PASSWORD_HASH_PARALLELISM": 2,
@@ -68,15 +76,36 @@ DEFAULTS: dict[str, object] = {
     "ID_UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
     "RECORD_UPLOAD_MAX_BYTES": 200 * 1024 * 1024,
     "CONSENT_MAX_MONTHS": 12,
+    # Wrong access codes a third-party download link tolerates before it locks (R-SEC-2).
+    "DOWNLOAD_CODE_MAX_ATTEMPTS": 5,
+    # How long the "request sent" page (reference, access code) stays open in that browser.
+    "WIZARD_RECEIPT_HOURS": 2,
+    # Attachments a requester may add to one reply to the clerk.
+    "MESSAGE_MAX_ATTACHMENTS": 5,
+    # Rate limits (Flask-Limiter syntax). Per address: keyed by a hash of the email (R-ID-5).
+    "SIGN_IN_LIMIT_PER_ADDRESS": "3 per 15 minutes",
+    "SIGN_IN_LIMIT_PER_CLIENT": "10 per 15 minutes",
+    "TOKEN_LIMIT_PER_CLIENT": "30 per 15 minutes",  # confirm/sign-in/access-code pages
+    "SUBMIT_LIMIT_PER_CLIENT": "10 per hour",  # wizard submissions and lost-email reports
     # --- roster match thresholds (R-ID-2(c)) ---
     "MATCH_LIKELY_THRESHOLD": None,  # None: the module's calibrated default
     "MATCH_POSSIBLE_THRESHOLD": None,
+    "MATCH_CANDIDATE_LIMIT": 10,  # roster candidates stored and shown per request
+    # --- staff workspace (queue) ---
+    "QUEUE_PAGE_SIZE": 50,  # requests per queue page (keyset pagination)
+    "PAPER_FORM_MAX_BYTES": 50 * 1024 * 1024,  # a scanned mail-in form (PDF or image)
+    "ROSTER_UPLOAD_MAX_BYTES": 100 * 1024 * 1024,  # roster CSV uploaded in the browser
+    "PREVIEW_MAX_PIXELS": 1600,  # longest side of a document preview image
     # --- fees (R-FEE-1..5): patient's own copy is free by default ---
     "FEE_PATIENT_ELECTRONIC_FLAT_CENTS": 0,
     "FEE_PATIENT_PAPER_PER_PAGE_CENTS": 0,
     "FEE_THIRD_PARTY_ELECTRONIC_FLAT_CENTS": 0,
     "FEE_THIRD_PARTY_PAPER_PER_PAGE_CENTS": 0,
     "FEE_POSTAGE_CENTS": 0,
+    # --- auditor (issue 6) ---
+    # Longest date range one filter or export may cover: seven years spans the six-year
+    # retention (R-AUD-3) with room to spare, and keeps every export bounded.
+    "AUDIT_MAX_RANGE_DAYS": 2557,
     # --- Flask ---
     "WTF_CSRF_TIME_LIMIT": 3600,
     "MAX_CONTENT_LENGTH": 210 * 1024 * 1024,

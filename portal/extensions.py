@@ -17,8 +17,10 @@ babel = Babel()
 
 def select_locale() -> str:
     """English by default; Spanish when the visitor chose it or the browser prefers it."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
+    if not has_request_context():  # CLI commands and background jobs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get("lang")
     languages = current_app.config["LANGUAGES"]
     if chosen in languages:

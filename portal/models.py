@@ -1,11 +1,19 @@
 """Every model, imported once so metadata (and Alembic) sees the whole schema."""
 
-from portal.accounts.models import AuthSession, RecoveryCode, StaffRole, StaffUser
-from portal.audit.models import AuditEvent
+from portal.accounts.models import (
+    AuthSession,
+    RecoveryCode,
+    StaffRole,
+    StaffUser,
+    UnknownSignIn,
+)
+from portal.audit.models import AuditEvent, ExportRecord
 from portal.identity.models import EmailToken, ProofingStep, RosterMatch
+from portal.queue.models import RequestSearchToken
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.requests.models import (
     Consent,
+    LostEmailReport,
     Message,
     RecordRequest,
     Requester,
@@ -23,10 +31,13 @@ __all__ = [
     "Disclosure",
     "DownloadGrant",
     "EmailToken",
+    "ExportRecord",
+    "LostEmailReport",
     "Message",
     "ProofingStep",
     "RecordRequest",
     "RecoveryCode",
+    "RequestSearchToken",
     "Release",
     "Requester",
     "RequestPart",
@@ -37,5 +48,6 @@ __all__ = [
     "StaffRole",
     "StaffUser",
     "StoredDocument",
+    "UnknownSignIn",
     "WizardDraft",
 ]

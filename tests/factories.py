@@ -131,3 +131,148 @@ def make_request(session: Session, requester: Requester | None = None, *,
     data = new_request_data(**overrides)
     return create_request(session, data, requester_id=requester.id, actor=actor,
                           received_at=received_at)
+
+
+def make_staff_with_mfa(session: Session, *roles: str,
+                        password: str = "correct horse battery staple",  # noqa: S107
+                        licensed: bool = False,
+                        email: str | None = None) -> tuple[StaffUser, str]:
+    """A fully enrolled member of staff (password and TOTP set up): returns (staff, secret).
+
+    Sign in through the real pages with the password and ``totp_now(secret)``. Each code works
+    once: a second sign-in within the same 30 seconds needs ``totp_now(secret, step=1)``.
+    """
+    from portal.accounts import mfa
+
+    staff = make_staff(session, *roles, licensed=licensed, password=password, email=email)
+    secret = mfa.new_totp_secret()
+    staff.totp_secret_encrypted = mfa.encrypt_secret(staff.id, secret)
+    staff.mfa_enrolled_at = datetime.now(UTC)
+    session.flush()
+    return staff, secret
+
+
+def totp_now(secret: str, step: int = 0) -> str:
+    """The current TOTP code of a secret (``step=1``: the next one, also accepted now)."""
+    from portal.accounts import mfa
+
+    return mfa.code_for(secret, datetime.now(UTC) + timedelta(seconds=30 * step))
+
+
+def make_recovery_codes(session: Session, staff: StaffUser) -> list[str]:
+    """Give an enrolled member of staff ten fresh recovery codes; returns them in clear."""
+    from portal.accounts import mfa
+    from portal.accounts.models import RecoveryCode
+
+    codes = mfa.new_recovery_codes()
+    session.add_all(RecoveryCode(staff_id=staff.id, code_hash=mfa.recovery_code_hash(c))
+                    for c in codes)
+    session.flush()
+    return codes
+
+
+# --- patient journey: releases and download grants ---------------------------------------
+
+def sample_pdf(pages: int = 1) -> bytes:
+    """A small valid PDF with blank pages."""
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        pdf.add_blank_page(page_size=(612, 792))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def make_release(session: Session, req, staff: StaffUser | None = None, *,
+                 recipient_type: str | None = None, method: str = "download"):
+    """A Release of ``req`` with a stored packet PDF (no packet building, no lifecycle move).
+
+    Marks every part 'released'. For tests of what happens after a release (downloads,
+    grants); the release operation itself has its own tests.
+    """
+    import io
+
+    from portal.release.models import Release
+    from portal.storage.operations import save_document
+
+    staff = staff or make_staff(session, "clerk")
+    for part in req.parts:
+        part.outcome = "released"
+    packet = save_document(session, io.BytesIO(sample_pdf(2)), kind="packet",
+                           filename=f"{req.reference}-released-records.pdf",
+                           media_type="application/pdf", actor=staff_actor(staff),
+                           request_id=req.id, subtype="packet")
+    release = Release(request_id=req.id, packet_document_id=packet.id,
+                      packet_sha256=packet.sha256, page_count=2,
+                      recipient_type=recipient_type or req.recipient_type, method=method,
+                      released_by_id=staff.id)
+    session.add(release)
+    session.flush()
+    return release
+
+
+def make_grant(session: Session, req, *, recipient_type: str | None = None,
+               access_code: str | None = None):
+    """A release of ``req`` and a download grant for it; returns (grant, token).
+
+    For a third-party grant pass ``access_code``: it is set on the request first (hashed).
+    """
+    from portal.release.grants import create_download_grant
+    from portal.requests.journey import hash_access_code
+
+    recipient_type = recipient_type or req.recipient_type
+    if access_code:
+        req.access_code_hash = hash_access_code(access_code)
+    release = make_release(session, req, recipient_type=recipient_type)
+    return create_download_grant(session, release, recipient_type=recipient_type,
+                                 actor=SYSTEM)
+
+
+# --- staff workspace: requests moved along by the clerk's own operations ------------------
+
+QUEUE_STAGES = ("identity_review", "requester_verified", "patient_located", "in_fulfilment")
+
+
+def advance_request(session: Session, req, clerk: StaffUser, to: str = "patient_located", *,
+                    patient: RosterPatient | None = None):
+    """Move a submitted request to ``to`` through the real operations, as ``clerk`` would.
+
+    Stages: identity_review, requester_verified, patient_located (the given patient, or none
+    exists), in_fulfilment (every part marked for release, one record attached to each).
+    """
+    import io
+
+    from portal.queue import operations
+
+    actor = staff_actor(clerk)
+    stop = QUEUE_STAGES.index(to)
+    operations.accept_without_email(session, req, actor, expected_version=None, reason="mail")
+    if stop >= 1:
+        evidence = ["photo_id"] + ([] if req.requester_type == "patient" else ["authority_proof"])
+        operations.verify_requester(session, req, actor, evidence=evidence, note=None,
+                                    expected_version=None)
+    if stop >= 2:
+        operations.locate_patient(session, req, actor, patient_id=patient.id if patient else None,
+                                  note=None, expected_version=None)
+    if stop >= 3:
+        operations.record_outcome(session, req, actor, part_ids=[p.id for p in req.parts],
+                                  outcome="released", expected_version=None)
+        for part in req.parts:
+            operations.attach_record(session, req, actor, part_id=part.id,
+                                     stream=io.BytesIO(sample_pdf(2)),
+                                     filename=f"{part.part}.pdf", expected_version=None)
+    session.flush()
+    return req
+
+
+def make_roster_patient(session: Session, **overrides) -> RosterPatient:
+    """A roster patient (see make_patient) with its blocking keys, so the match finds it."""
+    from portal.roster.operations import refresh_blocking_keys
+
+    patient = make_patient(session, **overrides)
+    refresh_blocking_keys(session, [patient.id])
+    return patient

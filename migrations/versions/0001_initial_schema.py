@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 18:37:58.986983
+Create Date: 2026-11-26 19:27:10.991235
 """
 
 import sqlalchemy as sa
@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('mfa_enrolled_at', portal.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('failed_sign_ins', sa.Integer(), nullable=False),
     sa.Column('locked_until', portal.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_failed_sign_in_at', portal.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('setup_token_hash', sa.String(length=64), nullable=True),
     sa.Column('setup_token_expires_at', portal.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', portal.core.db.UTCDateTime(timezone=True), nullable=False),
@@ -85,6 +86,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_user_setup_token_hash'), ['setup_token_hash'], unique=False)
+
+    op.create_table('unknown_sign_in',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email_digest', sa.String(length=64), nullable=False),
+    sa.Column('failed_sign_ins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', portal.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_failed_sign_in_at', portal.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_unknown_sign_in')),
+    sa.UniqueConstraint('email_digest', name=op.f('uq_unknown_sign_in_email_digest'))
+    )
+    with op.batch_alter_table('unknown_sign_in', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_unknown_sign_in_last_failed_sign_in_at'), ['last_failed_sign_in_at'], unique=False)
 
     op.create_table('wizard_draft',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -111,6 +124,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('admission', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_admission_patient_id'), ['patient_id'], unique=False)
+
+    op.create_table('audit_export',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('export_id', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('file_format', sa.String(length=8), nullable=False),
+    sa.Column('filter', sa.JSON(), nullable=False),
+    sa.Column('actor_type', sa.String(length=10), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('started_at', portal.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('bound_head_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('completed_at', portal.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('row_count', sa.Integer(), nullable=True),
+    sa.Column('byte_count', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('sha256', sa.String(length=64), nullable=True),
+    sa.Column('manifest', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_audit_export_staff_id_staff_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_export')),
+    sa.UniqueConstraint('export_id', name=op.f('uq_audit_export_export_id'))
+    )
+    with op.batch_alter_table('audit_export', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_export_staff_id'), ['staff_id'], unique=False)
 
     op.create_table('auth_session',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -207,6 +242,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_request')),
     sa.UniqueConstraint('reference', name=op.f('uq_record_request_reference'))
     )
+    # Written by hand: autogenerate cannot reflect expression indexes on SQLite.
+    op.create_index('ix_record_request_email_lower', 'record_request', [sa.text('lower(contact_email)')], unique=False)
     with op.batch_alter_table('record_request', schema=None) as batch_op:
         batch_op.create_index('ix_record_request_assignee_due', ['assignee_id', 'is_open', 'working_due_on', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_request_contact_email'), ['contact_email'], unique=False)
@@ -299,6 +336,26 @@ def upgrade() -> None:
     with op.batch_alter_table('email_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_email_token_requester_id'), ['requester_id'], unique=False)
 
+    op.create_table('lost_email_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=True),
+    sa.Column('reference_typed', sa.String(length=40), nullable=False),
+    sa.Column('full_name', sa.String(length=240), nullable=False),
+    sa.Column('date_of_birth', sa.Date(), nullable=True),
+    sa.Column('old_email', sa.String(length=254), nullable=False),
+    sa.Column('new_email', sa.String(length=254), nullable=True),
+    sa.Column('phone', sa.String(length=40), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_at', portal.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('handled_at', portal.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('handled_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['handled_by_id'], ['staff_user.id'], name=op.f('fk_lost_email_report_handled_by_id_staff_user')),
+    sa.ForeignKeyConstraint(['request_id'], ['record_request.id'], name=op.f('fk_lost_email_report_request_id_record_request'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lost_email_report'))
+    )
+    with op.batch_alter_table('lost_email_report', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lost_email_report_request_id'), ['request_id'], unique=False)
+
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -352,6 +409,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('request_part', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_request_part_request_id'), ['request_id'], unique=False)
+
+    op.create_table('request_search_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=60), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['record_request.id'], name=op.f('fk_request_search_token_request_id_record_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_request_search_token'))
+    )
+    with op.batch_alter_table('request_search_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_request_search_token_request_id'), ['request_id'], unique=False)
+        batch_op.create_index('ix_request_search_token_token_request', ['token', 'request_id'], unique=False)
 
     op.create_table('roster_match',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -493,6 +561,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_roster_match_request_id'))
 
     op.drop_table('roster_match')
+    with op.batch_alter_table('request_search_token', schema=None) as batch_op:
+        batch_op.drop_index('ix_request_search_token_token_request')
+        batch_op.drop_index(batch_op.f('ix_request_search_token_request_id'))
+
+    op.drop_table('request_search_token')
     with op.batch_alter_table('request_part', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_request_part_request_id'))
 
@@ -505,6 +578,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_message_request_created')
 
     op.drop_table('message')
+    with op.batch_alter_table('lost_email_report', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lost_email_report_request_id'))
+
+    op.drop_table('lost_email_report')
     with op.batch_alter_table('email_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_email_token_requester_id'))
 
@@ -536,12 +613,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_record_request_contact_email'))
         batch_op.drop_index('ix_record_request_assignee_due')
 
+    op.drop_index('ix_record_request_email_lower', table_name='record_request')
     op.drop_table('record_request')
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_session_staff_id'))
         batch_op.drop_index(batch_op.f('ix_auth_session_requester_id'))
 
     op.drop_table('auth_session')
+    with op.batch_alter_table('audit_export', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_export_staff_id'))
+
+    op.drop_table('audit_export')
     with op.batch_alter_table('admission', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_admission_patient_id'))
 
@@ -550,6 +632,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_wizard_draft_expires_at'))
 
     op.drop_table('wizard_draft')
+    with op.batch_alter_table('unknown_sign_in', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_unknown_sign_in_last_failed_sign_in_at'))
+
+    op.drop_table('unknown_sign_in')
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_user_setup_token_hash'))
 

@@ -6,8 +6,6 @@ import os
 from pathlib import Path
 
 import click
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
@@ -27,8 +25,10 @@ CUSTODIAN_EMAIL = "records@example.invalid"
 '''
 
 
-def alembic_config(app: Flask | None = None) -> Config:
+def alembic_config(app: Flask | None = None):
     """An Alembic configuration pointing at migrations/ and the app's database."""
+    from alembic.config import Config
+
     app = app or current_app._get_current_object()
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -63,6 +63,8 @@ def db_group() -> None:
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
+    from alembic import command
+
     command.upgrade(alembic_config(), revision)
 
 
@@ -71,6 +73,8 @@ def upgrade(revision: str) -> None:
 @click.argument("revision")
 def downgrade(revision: str) -> None:
     """Migrate the database down to REVISION."""
+    from alembic import command
+
     command.downgrade(alembic_config(), revision)
 
 
@@ -78,6 +82,8 @@ def downgrade(revision: str) -> None:
 @with_appcontext
 def current() -> None:
     """Show the database's current revision."""
+    from alembic import command
+
     command.current(alembic_config())
 
 
@@ -87,6 +93,8 @@ def current() -> None:
 @click.option("--rev-id", default=None, help="Revision id, e.g. 0002 (default: random).")
 def revision(message: str, rev_id: str | None) -> None:
     """Write a new migration from the difference between the models and the database."""
+    from alembic import command
+
     command.revision(alembic_config(), message=message, autogenerate=True, rev_id=rev_id)
 
 

@@ -6,8 +6,8 @@ import logging
 
 from flask import Flask, has_request_context, render_template
 from flask.globals import request_ctx
-from markupsafe import escape
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 

@@ -28,14 +28,27 @@ def read_key(key_dir: Path, name: str) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
+def _new_signing_key() -> bytes:
+    """An Ed25519 private key (PKCS#8 PEM) that signs export manifests (R-SEC-3)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def ensure_keys(key_dir: Path) -> list[str]:
-    """Generate any missing key (secret key, file-store key, field key); return names created."""
+    """Generate any missing key (secret, file store, field, export signing); return those made."""
     key_dir = Path(key_dir)
     created = []
     wanted = {
         SECRET_KEY_FILE: lambda: secrets.token_hex(32).encode(),
         FILE_KEY_FILE: lambda: secrets.token_bytes(32),
         FIELD_KEY_FILE: lambda: secrets.token_bytes(32),
+        SIGNING_KEY_FILE: _new_signing_key,
     }
     for name, make in wanted.items():
         if not (key_dir / name).exists():
@@ -58,3 +71,17 @@ class FieldCipher:
     def decrypt(self, blob: bytes, context: bytes = b"") -> bytes:
         """Decrypt and authenticate; raises cryptography's InvalidTag on tampering."""
         return self._aead.decrypt(blob[:12], blob[12:], context)
+
+
+def app_field_cipher() -> FieldCipher:
+    """The current app's cipher for small database values (one per app, key from KEY_DIR)."""
+    from flask import current_app
+
+    app = current_app._get_current_object()
+    cipher = app.extensions.get("field_cipher")
+    if cipher is None:
+        key = read_key(Path(app.config["KEY_DIR"]), FIELD_KEY_FILE)
+        if key is None:
+            raise RuntimeError("The field key is missing: run `flask --app portal init-instance`.")
+        cipher = app.extensions["field_cipher"] = FieldCipher(key)
+    return cipher

@@ -17,9 +17,6 @@ from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from portal.release.letterhead import Letterhead
 from portal.rules import notices
@@ -59,19 +56,32 @@ def _resource_bytes(name: str) -> bytes:
     return _resources()[name].read_bytes()
 
 
-class DocumentResourceFetcher(URLFetcher):
-    """Serves portal-doc: URLs from package files and refuses every other URL."""
+@cache
+def _fetcher_class() -> type:
+    # WeasyPrint is imported on first use: it costs about a second and 100 MB at start-up,
+    # which every CLI command and web worker would otherwise pay.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self) -> None:
-        # Any refusal aborts the render: a template asking for an outside URL is a bug.
-        super().__init__(fail_on_errors=True)
+    class _DocumentResourceFetcher(URLFetcher):
+        """Serves portal-doc: URLs from package files and refuses every other URL."""
 
-    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
-        scheme, _, name = url.partition(":")
-        if scheme.lower() != RESOURCE_SCHEME or name not in _resources():
-            raise PermissionError(f"Document resource refused: {url[:80]!r}")
-        media_type = _MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
-        return URLFetcherResponse(url, _resource_bytes(name), {"Content-Type": media_type})
+        def __init__(self) -> None:
+            # Any refusal aborts the render: a template asking for an outside URL is a bug.
+            super().__init__(fail_on_errors=True)
+
+        def fetch(self, url: str, headers: Mapping[str, str] | None = None):
+            scheme, _, name = url.partition(":")
+            if scheme.lower() != RESOURCE_SCHEME or name not in _resources():
+                raise PermissionError(f"Document resource refused: {url[:80]!r}")
+            media_type = _MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
+            return URLFetcherResponse(url, _resource_bytes(name), {"Content-Type": media_type})
+
+    return _DocumentResourceFetcher
+
+
+def DocumentResourceFetcher():  # noqa: N802  (a factory standing in for the class)
+    """A WeasyPrint URL fetcher that serves portal-doc: URLs and refuses every other URL."""
+    return _fetcher_class()()
 
 
 def long_date(value: date | None) -> str:
@@ -113,8 +123,11 @@ def _environment() -> jinja2.Environment:
 _thread_state = threading.local()
 
 
-def _font_config_and_stylesheet() -> tuple[FontConfiguration, CSS]:
+def _font_config_and_stylesheet():
     """The fonts and the parsed stylesheet, once per thread: warm renders skip both."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
     if not hasattr(_thread_state, "stylesheet"):
         font_config = FontConfiguration()
         _thread_state.stylesheet = CSS(
@@ -159,6 +172,8 @@ def render_pdf(
         author=DOCUMENT_AUTHOR,
         reference=values.get("reference"),
     )
+    from weasyprint import HTML
+
     font_config, stylesheet = _font_config_and_stylesheet()
     document = HTML(
         string=html, base_url=f"{RESOURCE_SCHEME}:", url_fetcher=DocumentResourceFetcher()

@@ -93,6 +93,27 @@ TRANSITIONS: dict[str, Transition] = {
         # R-REL-6: revocation binds from receipt; a release already made stands.
         _t("revoke_consent", BEFORE_RELEASE, CONSENT_REVOKED, {"requester", "staff"}),
         _t("abandon", {AWAITING_REQUESTER}, ABANDONED, {"system"}),
+        # R-DEN-3: a denial reversed on review after the rest went out needs a second release.
+        _t("resume_fulfilment", {RELEASED}, IN_FULFILMENT, {"staff"}, "work_requests"),
+    )
+}
+
+# Actions that change a request's data but not its status: the same checks (who, from which
+# state, preconditions) apply, and the caller writes the audit event and bumps the version.
+IN_PLACE_ACTIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        # R-DL-2: the HIPAA extension is decided before release; California's date never moves.
+        _t("extend", BEFORE_RELEASE, "", {"staff"}, "work_requests"),
+        _t("record_outcome", {PATIENT_LOCATED, IN_FULFILMENT}, "", {"staff"}, "work_requests",
+           ("requester_verified", "patient_located")),
+        _t("attach_records", {PATIENT_LOCATED, IN_FULFILMENT, READY_FOR_RELEASE}, "", {"staff"},
+           "work_requests", ("requester_verified", "patient_located")),
+        # R-DEN-3: routing a clinical denial to another licensed reviewer, and the review.
+        _t("route_review", {PATIENT_LOCATED, IN_FULFILMENT, READY_FOR_RELEASE, RELEASED}, "",
+           {"staff"}, "work_requests"),
+        _t("decide_review", {PATIENT_LOCATED, IN_FULFILMENT, READY_FOR_RELEASE, RELEASED}, "",
+           {"staff"}, "review_clinical_denials"),
     )
 }
 
@@ -153,7 +174,7 @@ def transition_problems(
     action: str, facts: RequestFacts, actor_kind: str, actor_permissions: frozenset[str]
 ) -> list[str]:
     """Everything that stops ``action`` now, in plain words; empty means it may proceed."""
-    transition = TRANSITIONS.get(action)
+    transition = TRANSITIONS.get(action) or IN_PLACE_ACTIONS.get(action)
     if transition is None:
         return [f"Unknown action: {action}."]
     if actor_kind not in transition.actor_kinds and actor_kind != "system":
