@@ -19,7 +19,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 install: $(VENV)/.installed
 
 run: install
-	@$(BIN)/flask --app portal init-instance --port $(PORT)
+	@$(BIN)/python -m portal.init_instance --development --port $(PORT)
 	@$(BIN)/flask --app portal db upgrade
 	@echo ""
 	@echo "  The portal is starting on http://127.0.0.1:$(PORT)"

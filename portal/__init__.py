@@ -58,12 +58,14 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         if stored:
             app.config["SECRET_KEY"] = stored.decode()
     app.config["TESTING"] = bool(app.config.get("TESTING"))
-    if app.config["ENV"] not in ("development", "testing") and not app.config["TESTING"]:
+    production = app.config["ENV"] not in ("development", "testing") and not app.config["TESTING"]
+    # Only `python -m portal.init_instance`, which creates the key, may start without one.
+    if production and not app.config.get("CREATING_INSTANCE"):
         secret = app.config["SECRET_KEY"]
         if not secret or secret == DEFAULT_SECRET_KEY or len(str(secret)) < 32:
             raise RuntimeError(
-                "Refusing to start: no secret key. Run `flask --app portal init-instance` or set "
-                "PORTAL_SECRET_KEY to a long random value."
+                "Refusing to start: no secret key. Run `python -m portal.init_instance` (add "
+                "--development on a laptop) or set PORTAL_SECRET_KEY to a long random value."
             )
     if not app.config.get("TRUSTED_HOSTS"):
         host = urlsplit(app.config["BASE_URL"]).hostname

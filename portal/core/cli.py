@@ -36,21 +36,30 @@ def alembic_config(app: Flask | None = None):
     return config
 
 
-@click.command("init-instance")
-@with_appcontext
-@click.option("--port", default=lambda: os.environ.get("PORT", "5000"), show_default="5000")
-def init_instance(port: str) -> None:
-    """Create missing keys (mode 0600) and, if absent, a development instance/config.py."""
-    app = current_app
-    created = ensure_keys(Path(app.config["KEY_DIR"]))
-    for name in created:
-        click.echo(f"Created key {Path(app.config['KEY_DIR']) / name} (mode 0600)")
+def setup_instance(app: Flask, *, development: bool, port: str, echo=click.echo) -> None:
+    """Create missing keys (mode 0600) and, for development, instance/config.py if absent."""
+    key_dir = Path(app.config["KEY_DIR"])
+    for name in ensure_keys(key_dir):
+        echo(f"Created key {key_dir / name} (mode 0600)")
     config_path = Path(app.instance_path) / "config.py"
-    if not config_path.exists():
+    if development and not config_path.exists():
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(DEV_CONFIG.format(port=port))
         os.chmod(config_path, 0o600)
-        click.echo(f"Wrote development settings to {config_path}")
+        echo(f"Wrote development settings to {config_path}")
+
+
+@click.command("init-instance")
+@with_appcontext
+@click.option("--port", default=lambda: os.environ.get("PORT", "5000"), show_default="5000")
+@click.option("--development", is_flag=True, help="Also write development settings.")
+def init_instance(port: str, development: bool) -> None:
+    """Create missing keys; with --development, a development instance/config.py too.
+
+    On a machine with no secret key yet the app refuses to start, so use
+    `python -m portal.init_instance` there; this command serves an existing instance.
+    """
+    setup_instance(current_app, development=development, port=port)
 
 
 @click.group("db")

@@ -69,3 +69,21 @@ def test_init_instance_creates_private_keys(runner, app, tmp_path):
     assert result.exit_code == 0, result.output
     for key in (tmp_path / "fresh-keys").iterdir():
         assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_fresh_instance_is_prepared_before_the_app_can_start(tmp_path, monkeypatch):
+    from portal import init_instance
+
+    for name in ("PORTAL_ENV", "PORTAL_SECRET_KEY", "PORTAL_KEY_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    with pytest.raises(RuntimeError, match="init_instance"):
+        create_app()
+    init_instance.main(["--development", "--port", "5123"])
+    app = create_app()
+    assert app.config["ENV"] == "development"
+    assert app.config["BASE_URL"] == "http://127.0.0.1:5123"
+    assert len(app.config["SECRET_KEY"]) >= 32
+    assert {p.name for p in (tmp_path / "keys").iterdir()} >= {"secret_key", "file_store.key"}
+    app.extensions["db_engine"].dispose()
