@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 19:27:10.991235
+Create Date: 2026-11-26 19:39:16.806404
 """
 
 import sqlalchemy as sa
@@ -349,6 +349,7 @@ def upgrade() -> None:
     sa.Column('created_at', portal.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('handled_at', portal.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('handled_by_id', sa.Integer(), nullable=True),
+    sa.Column('handled_note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['handled_by_id'], ['staff_user.id'], name=op.f('fk_lost_email_report_handled_by_id_staff_user')),
     sa.ForeignKeyConstraint(['request_id'], ['record_request.id'], name=op.f('fk_lost_email_report_request_id_record_request'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lost_email_report'))

@@ -91,7 +91,8 @@ class RequestLogFilterForm(FilterForm):
     kind = ChoiceField(_l("Kind"), default="", choices=_options(
         [_any(_l("Any kind")), *_codes(REQUEST_KINDS)]))
     status = ChoiceField(_l("Status"), default="", choices=_options(
-        [_any(_l("Any status")), *_codes(lifecycle.STATUS_LABELS)]))
+        [_any(_l("Any status")), *[(code, _l(label))
+                                   for code, label in lifecycle.STAFF_STATUS_LABELS.items()]]))
     requester_type = ChoiceField(_l("Requester type"), default="", choices=_options(
         [_any(_l("Any requester")), *_codes(REQUESTER_TYPES)]))
     california = ChoiceField(_l("California clock"), default="", choices=_options(

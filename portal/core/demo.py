@@ -1,17 +1,26 @@
 """Obviously fake data for trying the portal in development (`flask --app portal demo-data`).
 
 Every person is fictional ("Demo" surnames, example.test addresses). The command refuses to run
-unless ENV is development or testing.
+unless ENV is development or testing. Three requests go all the way through the clerk's real
+operations (outcomes, attached records, release) so the auditor's dashboard and the accounting
+of disclosures show real numbers: one released in full, one denied in part, one mailed to a
+third party (a disclosure, R-AUD-1).
 """
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import UTC, date, datetime, timedelta
 
+import pikepdf
+from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core.actor import SYSTEM
+from portal.accounts.models import StaffRole, StaffUser
+from portal.accounts.permissions import permissions_for
+from portal.core.actor import SYSTEM, Actor
 from portal.requests.models import Requester
 from portal.requests.operations import ConsentInput, NewRequest, create_request, transition
 from portal.roster.models import Admission, RosterName, RosterPatient
@@ -113,7 +122,116 @@ def make_demo_data(session: Session, *, patients: int = 40, seed: int = 2018) ->
             if action == "locate_patient":
                 req.located_at = now
         made += 1
+    made += _released_examples(session, roster, now)
     return {"patients": len(roster), "requests": made}
+
+
+# (parts requested, outcome per part (ground for a denial), recipient, delivery)
+RELEASED_EXAMPLES = [
+    (["discharge_summary", "medications"], {}, "patient", "download"),
+    # R-DEN-1: psychotherapy notes may be withheld from the patient without review.
+    (["discharge_summary", "psychotherapy_notes"], {"psychotherapy_notes": "psychotherapy_notes"},
+     "patient", "download"),
+    (["discharge_summary", "labs"], {}, "third_party", "mail"),
+]
+
+
+def _released_examples(session: Session, roster: list[RosterPatient], now: datetime) -> int:
+    """Take requests through outcomes, attached records and release, as a clerk would."""
+    from portal.queue import operations as queue
+    from portal.release.operations import release_request
+
+    clerk = _demo_clerk(session)
+    actor = Actor(kind="staff", id=clerk.id,
+                  permissions=permissions_for(clerk.role_names, clerk.is_licensed_reviewer),
+                  is_licensed_reviewer=clerk.is_licensed_reviewer)
+    # Letters and notices build links with url_for, which needs a request context.
+    with current_app.test_request_context():
+        for index, (parts, denied, recipient, method) in enumerate(RELEASED_EXAMPLES):
+            patient = roster[-(index + 1)]
+            received = now - timedelta(days=12 - index * 3)
+            req = _demo_request(session, patient, index, parts, recipient, method, received)
+            transition(session, req, "confirm_email", SYSTEM)
+            queue.verify_requester(session, req, actor, evidence=["photo_id"], note=None,
+                                   expected_version=None)
+            queue.locate_patient(session, req, actor, patient_id=patient.id, note=None,
+                                 expected_version=None)
+            for part in req.parts:
+                if part.part in denied:
+                    queue.record_outcome(session, req, actor, part_ids=[part.id],
+                                         outcome="denied", ground=denied[part.part],
+                                         expected_version=None)
+                    continue
+                queue.record_outcome(session, req, actor, part_ids=[part.id],
+                                     outcome="released", expected_version=None)
+                queue.attach_record(session, req, actor, part_id=part.id,
+                                    stream=io.BytesIO(demo_record_pdf(part.part)),
+                                    filename=f"demo-{part.part}.pdf", expected_version=None)
+            release_request(session, req, actor, method=method,
+                            mailed_on=now.date() if method == "mail" else None,
+                            tracking_number="DEMO-TRACK-0001" if method == "mail" else None,
+                            expected_version=None)
+    return len(RELEASED_EXAMPLES)
+
+
+def _demo_request(session: Session, patient: RosterPatient, index: int, parts: list[str],
+                  recipient: str, method: str, received: datetime):
+    requester = Requester(email=f"demo.released{index + 1}@example.test",
+                          email_confirmed_at=received)
+    session.add(requester)
+    session.flush()
+    name = f"{patient.legal_first_name} {patient.legal_last_name}"
+    third_party = recipient == "third_party"
+    address = "1 Example Way\nNowhere, CA 90000"
+    data = NewRequest(
+        kind="copies", requester_type="patient",
+        patient_first_name=patient.legal_first_name, patient_last_name=patient.legal_last_name,
+        patient_dob=patient.dob, contact_email=requester.email, recipient_type=recipient,
+        delivery=method, parts=parts, program=patient.admissions[0].program,
+        stay_from=patient.admissions[0].admitted_on,
+        stay_to=patient.admissions[0].discharged_on,
+        recipient_name="Demo Law Office" if third_party else None,
+        recipient_address=address if third_party or method == "mail" else None,
+        signature_name=name, signed_at=received,
+        consents=[ConsentInput(
+            scope="general", information_description="Discharge summary and lab results",
+            recipient_name="Demo Law Office", recipient_organisation=None,
+            recipient_address=address, purpose="At the request of the patient",
+            expires_on=(received + timedelta(days=180)).date(), signature_name=name,
+            signed_at=received)] if third_party else [],
+    )
+    return create_request(session, data, requester_id=requester.id, actor=SYSTEM,
+                          received_at=received)
+
+
+def _demo_clerk(session: Session) -> StaffUser:
+    """The fictional clerk who released the demo records; no password, so no one signs in."""
+    email = "demo.clerk@example.test"
+    clerk = session.scalar(select(StaffUser).where(StaffUser.email == email))
+    if clerk is None:
+        clerk = StaffUser(email=email, display_name="Demo Clerk",
+                          roles=[StaffRole(role="clerk")])
+        session.add(clerk)
+        session.flush()
+    return clerk
+
+
+def demo_record_pdf(part: str, pages: int = 2) -> bytes:
+    """A small, obviously fake scanned-record PDF for one requested part."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    for number in range(1, pages + 1):
+        text = f"DEMO RECORD (fictional): {part.replace('_', ' ')}, page {number} of {pages}"
+        content = f"BT /F1 16 Tf 72 700 Td ({text}) Tj ET".encode("latin-1")
+        page = pikepdf.Page(pikepdf.Dictionary(
+            Type=pikepdf.Name.Page, MediaBox=[0, 0, 612, 792],
+            Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+            Contents=pdf.make_stream(content)))
+        pdf.pages.append(page)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
 
 
 def _refresh_blocking_keys(session: Session, patients: list[RosterPatient]) -> None:

@@ -1,16 +1,28 @@
 """URL rules of the queue area: the clerk's workspace under /staff."""
 
 from flask import Blueprint
+from flask_babel import gettext as _
 
 from portal.queue import controllers as c
+from portal.rules import lifecycle
 
 bp = Blueprint("queue", __name__, url_prefix="/staff")
+
+
+@bp.app_template_filter("staff_status")
+def staff_status(code: str) -> str:
+    """A request status in staff words, translated (every staff page: queue, roster, audit)."""
+    return _(lifecycle.STAFF_STATUS_LABELS.get(code, code))
+
 
 bp.add_url_rule("/queue", "index", c.index)
 bp.add_url_rule("/queue/search", "search", c.search, methods=["POST"])
 bp.add_url_rule("/workload", "workload", c.workload)
 bp.add_url_rule("/requests/paper", "paper_request", c.paper_request, methods=["GET", "POST"])
 bp.add_url_rule("/requests/<int:request_id>", "request_page", c.request_page)
+bp.add_url_rule("/lost-email", "lost_email_reports", c.lost_email_reports)
+bp.add_url_rule("/lost-email/<int:report_id>/handled", "lost_email_handled",
+                c.lost_email_handled, methods=["POST"])
 
 # Actions on one request: all POSTs carrying the version the clerk saw.
 _ACTIONS = {

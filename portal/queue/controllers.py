@@ -41,7 +41,7 @@ from portal.core.security import SANDBOX_CSP
 from portal.identity.previews import PreviewUnavailable, render_preview
 from portal.queue import forms, listing, operations, page
 from portal.release.operations import release_request
-from portal.requests.models import RecordRequest
+from portal.requests.models import LostEmailReport, RecordRequest
 from portal.requests.operations import TransitionRefused, today_pacific
 from portal.roster.models import RosterPatient
 from portal.rules import lifecycle
@@ -60,7 +60,7 @@ def _settings() -> tuple[int, int]:
 
 def _filters(values, default_status: str = "open") -> listing.QueueFilters:
     status = values.get("status") or default_status
-    if status not in listing.SCOPES and status not in forms.STATUS_LABELS:
+    if status not in listing.SCOPES and status not in lifecycle.STAFF_STATUS_LABELS:
         status = default_status
     return listing.QueueFilters(status=status,
                                 **{flag: values.get(flag) == "1" for flag in FILTER_FLAGS})
@@ -80,7 +80,7 @@ def _queue_page(result, filters, search, searching: bool, soon_days: int, status
         "queue/index.html", page=result, filters=filters, search=search, searching=searching,
         soon_days=soon_days, status_choices=forms.STATUS_FILTERS,
         filter_args=_filter_args(filters),
-        status_labels={k: _(v) for k, v in lifecycle.STATUS_LABELS.items()},
+        lost_email_open=operations.count_open_lost_email_reports(get_session()),
     )
     if result is not None:
         listing.record_view(get_session(), current_actor(), filters, result, after=after)
@@ -125,6 +125,51 @@ def workload():
     rows = listing.view_workload(get_session(), current_actor(), today=today_pacific(),
                                  soon_days=soon_days)
     return render_template("queue/workload.html", rows=rows, soon_days=soon_days)
+
+
+# --- Lost-email reports -----------------------------------------------------------------
+
+
+def _lost_email_page(submitted: forms.LostEmailHandledForm | None = None,
+                     submitted_id: int | None = None, status: int = 200):
+    session = get_session()
+    reports = operations.open_lost_email_reports(session, current_actor())
+    matched = {r.request_id for r in reports if r.request_id is not None}
+    references = dict(session.execute(
+        select(RecordRequest.id, RecordRequest.reference).where(RecordRequest.id.in_(matched))
+    ).all()) if matched else {}
+    # One form per report, prefixed so field ids stay unique on the page.
+    report_forms = {r.id: forms.LostEmailHandledForm(formdata=None, prefix=f"report-{r.id}")
+                    for r in reports}
+    if submitted is not None and submitted_id in report_forms:
+        report_forms[submitted_id] = submitted
+    return render_template("queue/lost_email.html", reports=reports, references=references,
+                           report_forms=report_forms, submitted=submitted), status
+
+
+@staff_required(WORK_REQUESTS)
+def lost_email_reports():
+    """Requesters who lost access to their email and asked for a new way in, newest first."""
+    return _lost_email_page()
+
+
+@staff_required(WORK_REQUESTS)
+def lost_email_handled(report_id: int):
+    """Mark a report handled, saying what was done (verified by phone, new address...)."""
+    report = get_session().get(LostEmailReport, report_id)
+    if report is None:
+        abort(404)
+    form = forms.LostEmailHandledForm(prefix=f"report-{report_id}")
+    if not form.validate():
+        return _lost_email_page(form, report_id, 422)
+    try:
+        operations.mark_lost_email_handled(get_session(), report, current_actor(),
+                                           note=form.note.data)
+    except TransitionRefused as exc:
+        flash(" ".join(exc.problems), "error")
+        return redirect(url_for("queue.lost_email_reports"))
+    flash(_("The report is marked handled."), "success")
+    return redirect(url_for("queue.lost_email_reports"))
 
 
 # --- The request page -------------------------------------------------------------------

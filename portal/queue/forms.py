@@ -36,7 +36,7 @@ from portal.requests.forms import (
     past_date,
     required_choice,
 )
-from portal.rules.lifecycle import STATUS_LABELS
+from portal.rules.lifecycle import STAFF_STATUS_LABELS
 from portal.rules.notices import DENIAL_GROUNDS
 
 GROUND_LABELS = {
@@ -228,7 +228,8 @@ class ReleaseForm(VersionedForm):
 
 
 STATUS_FILTERS = [("open", _l("Open requests")), ("all", _l("All requests")),
-                  ("closed", _l("Closed requests"))] + [(k, v) for k, v in STATUS_LABELS.items()]
+                  ("closed", _l("Closed requests"))] + [
+                      (code, _l(label)) for code, label in STAFF_STATUS_LABELS.items()]
 
 
 class SearchForm(FlaskForm):
@@ -349,3 +350,11 @@ class PaperRequestForm(FlaskForm):
     def validate_scan(self, field):
         if not field.data or not getattr(field.data, "filename", ""):
             raise ValidationError(_l("Attach the scan of the signed form."))
+
+
+class LostEmailHandledForm(FlaskForm):
+    """Closing a lost-email report: what the clerk did, for the record."""
+
+    note = TextAreaField(_l("What you did"), validators=[Text(
+        2000, required=_l("Say what you did, for example: verified by phone and updated the "
+                          "email address."), multiline=True)])

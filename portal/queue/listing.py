@@ -96,8 +96,8 @@ class QueueRow:
 
     @property
     def status_label(self) -> str:
-        """The status in plain words."""
-        return lifecycle.STATUS_LABELS.get(self.status, self.status)
+        """The status in plain words for staff."""
+        return lifecycle.STAFF_STATUS_LABELS.get(self.status, self.status)
 
     @property
     def hipaa_final_due_on(self) -> date:
@@ -139,7 +139,7 @@ def _apply_filters(query: Select, filters: QueueFilters, staff_id: int | None, t
         query = query.where(_open())
     elif filters.status == "closed":
         query = query.where(RecordRequest.is_open == False)  # noqa: E712 - renders "= false"
-    elif filters.status in lifecycle.STATUS_LABELS:
+    elif filters.status in lifecycle.STAFF_STATUS_LABELS:
         query = query.where(RecordRequest.status == filters.status)
     if filters.awaiting:
         query = query.where(RecordRequest.status == lifecycle.AWAITING_REQUESTER)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pikepdf
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import StaffUser
@@ -35,7 +35,13 @@ from portal.core.db import utcnow
 from portal.identity.models import ProofingStep, RosterMatch
 from portal.queue import letters
 from portal.release.packet import validate_record_pdf
-from portal.requests.models import Message, RecordRequest, Requester, RequestPart
+from portal.requests.models import (
+    LostEmailReport,
+    Message,
+    RecordRequest,
+    Requester,
+    RequestPart,
+)
 from portal.requests.operations import (
     NOTES_PARTS,
     ConsentInput,
@@ -123,7 +129,7 @@ def _audit(session: Session, action: str, req: RecordRequest, actor: Actor, **su
 
 def _check_open(req: RecordRequest) -> None:
     if not req.is_open:
-        label = lifecycle.STATUS_LABELS.get(req.status, req.status)
+        label = lifecycle.STAFF_STATUS_LABELS.get(req.status, req.status)
         raise _refuse(f"This request is closed ('{label}').")
 
 
@@ -610,3 +616,50 @@ def enter_paper_request(session: Session, data: NewRequest, actor: Actor, *,
                          reason=data.received_via)
     letters.acknowledgement_letter(session, req, actor)
     return req
+
+
+# --- Lost-email reports (issue 5: a new way in, through the clerk, recorded) --------------
+
+
+def open_lost_email_reports(session: Session, actor: Actor, *,
+                            limit: int = 200) -> list[LostEmailReport]:
+    """Reports not yet handled, newest first; the view is audited by report id (R-AUD-2)."""
+    reports = list(session.scalars(
+        select(LostEmailReport).where(LostEmailReport.handled_at.is_(None))
+        .order_by(LostEmailReport.created_at.desc(), LostEmailReport.id.desc()).limit(limit)))
+    append_event(session, "lost_email_report.listed", actor=actor,
+                 object_type="lost_email_report",
+                 summary={"rows": len(reports), "report_ids": [r.id for r in reports]})
+    return reports
+
+
+def count_open_lost_email_reports(session: Session) -> int:
+    """How many reports wait for a clerk (shown on the queue page)."""
+    return session.scalar(select(func.count(LostEmailReport.id))
+                          .where(LostEmailReport.handled_at.is_(None))) or 0
+
+
+def mark_lost_email_handled(session: Session, report: LostEmailReport, actor: Actor, *,
+                            note: str) -> None:
+    """Close a report with what the clerk did; a matched request gets the note on its file.
+
+    The update is conditional on the report still being open, so of two clerks acting at once
+    only one records it; the other is told it was already handled.
+    """
+    done = session.execute(
+        update(LostEmailReport)
+        .where(LostEmailReport.id == report.id, LostEmailReport.handled_at.is_(None))
+        .values(handled_at=utcnow(), handled_by_id=actor.id, handled_note=note)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise TransitionRefused(["Someone else already marked this report handled."])
+    session.refresh(report)
+    if report.request_id is not None:
+        session.add(Message(request_id=report.request_id, author_type="staff",
+                            staff_id=actor.id, internal=True,
+                            body=f"Lost-email report #{report.id} handled: {note}"))
+        session.flush()
+    append_event(session, "lost_email_report.handled", actor=actor,
+                 object_type="lost_email_report", object_id=report.id,
+                 request_id=report.request_id,
+                 summary={"matched": report.request_id is not None})

@@ -231,7 +231,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
     context = {
         "req": req, "forms": built, "problems": problems or [],
         "problem_section": problem_section, "today": today, "clocks": clocks(req, today),
-        "status_label": lifecycle.STATUS_LABELS.get(req.status, req.status),
+        "status_label": _(lifecycle.STAFF_STATUS_LABELS.get(req.status, req.status)),
         "allowed": _allowed(req), "matches": matches, "patients": patients,
         "evidence_documents": [d for d in documents if d.kind in EVIDENCE_KINDS],
         "letters": [d for d in documents if d.kind == "letter"],

@@ -252,3 +252,5 @@ class LostEmailReport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # What the clerk did (e.g. verified by phone, updated the address); staff-only.
+    handled_note: Mapped[str | None] = mapped_column(Text)

@@ -19,7 +19,6 @@ from portal.roster.operations import (
     search_roster,
     view_patient,
 )
-from portal.rules import lifecycle
 
 
 @staff_required(WORK_REQUESTS)
@@ -45,8 +44,7 @@ def patient(patient_id: int):
     if found is None:
         abort(404)
     roster_patient, requests = found
-    return render_template("roster/patient.html", patient=roster_patient, requests=requests,
-                           status_labels=lifecycle.STATUS_LABELS)
+    return render_template("roster/patient.html", patient=roster_patient, requests=requests)
 
 
 @staff_required(MANAGE_ROSTER)

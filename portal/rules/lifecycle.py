@@ -23,7 +23,7 @@ WITHDRAWN = "withdrawn"
 CONSENT_REVOKED = "consent_revoked"
 ABANDONED = "abandoned"
 
-# Plain words for requesters and staff (the requester never sees roster details).
+# Plain words for the requester (the requester never sees roster details).
 STATUS_LABELS = {
     SUBMITTED: "Received: waiting for you to confirm your email address",
     IDENTITY_REVIEW: "Checking identity",
@@ -39,6 +39,25 @@ STATUS_LABELS = {
     CONSENT_REVOKED: "Stopped: permission withdrawn",
     ABANDONED: "Closed: no reply received",
 }
+
+# Plain words for staff (queue, request page, roster, audit log): the requester's labels
+# address "you" and read wrong to a clerk. Both are translated where shown.
+STAFF_STATUS_LABELS = {
+    SUBMITTED: "New: email not confirmed yet",
+    IDENTITY_REVIEW: "Identity review",
+    AWAITING_REQUESTER: "Waiting for the requester",
+    REQUESTER_VERIFIED: "Requester verified",
+    PATIENT_LOCATED: "Patient located",
+    IN_FULFILMENT: "In fulfilment",
+    READY_FOR_RELEASE: "Ready for release",
+    RELEASED: "Released",
+    CLOSED: "Closed",
+    COULD_NOT_VERIFY: "Could not verify",
+    WITHDRAWN: "Withdrawn",
+    CONSENT_REVOKED: "Consent revoked",
+    ABANDONED: "Abandoned (no reply)",
+}
+assert STAFF_STATUS_LABELS.keys() == STATUS_LABELS.keys()
 
 TERMINAL = frozenset({CLOSED, COULD_NOT_VERIFY, WITHDRAWN, CONSENT_REVOKED, ABANDONED})
 # States in which a clerk may ask the requester for more information.
@@ -186,7 +205,8 @@ def transition_problems(
     ):
         return ["Your role does not allow this action."]
     if facts.status not in transition.sources:
-        label = STATUS_LABELS.get(facts.status, facts.status)
+        labels = STAFF_STATUS_LABELS if actor_kind == "staff" else STATUS_LABELS
+        label = labels.get(facts.status, facts.status)
         return [f"This cannot be done while the request is '{label}'."]
     problems: list[str] = []
     for name in transition.preconditions:

@@ -24,6 +24,7 @@ def build(db, scenario) -> None:
     from PIL import Image
 
     from portal.core.actor import SYSTEM
+    from portal.requests.journey import LostEmail, report_lost_email
     from portal.storage.operations import save_document
 
     image = io.BytesIO()
@@ -32,6 +33,9 @@ def build(db, scenario) -> None:
     scenario.extra["queue_document"] = save_document(
         db, image, kind="photo_id", filename="id.jpg", media_type="image/jpeg", actor=SYSTEM,
         request_id=scenario.request.id)
+    scenario.extra["lost_email_report"] = report_lost_email(db, LostEmail(
+        reference="CPP-2026-99999", full_name="Sam Example", date_of_birth=None,
+        old_email="old@example.test", new_email=None, phone=None, note=None), SYSTEM)
 
 
 _ACTIONS = ("claim", "accept", "verify", "could_not_verify", "rematch", "locate",
@@ -45,6 +49,9 @@ ROUTES = {
     "queue.workload": Route(SUPERVISORS),
     "queue.paper_request": Route(WORKERS),
     "queue.request_page": Route(WORKERS, kwargs=_request),
+    "queue.lost_email_reports": Route(WORKERS),
+    "queue.lost_email_handled": Route(
+        WORKERS, kwargs=lambda s: {"report_id": s.extra["lost_email_report"].id}),
     "queue.assign": Route(SUPERVISORS, kwargs=_request),
     "queue.decide_review": Route(REVIEWERS, kwargs=_request),
     "queue.document_preview": Route(WORKERS, kwargs=_document),

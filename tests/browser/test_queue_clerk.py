@@ -109,13 +109,13 @@ def test_a_clerk_works_a_request_from_the_queue_to_release(live_server, page, ax
 
     page.get_by_label("Choose MRN MRN-40123").check()
     clerk.press("Record the patient", "after locating")
-    assert "Searching the records" in page.locator(".status").inner_text()
+    assert "Patient located" in page.locator(".status").inner_text()
 
     page.get_by_text("Ask the requester for more information").click()
     page.get_by_label("Why the request has to wait").select_option("details_unclear")
     page.get_by_label("Message to the requester").first.fill("Which stay do you need?")
     clerk.press("Send and wait for the answer", "waiting")
-    assert "Waiting for information from you" in page.locator(".status").inner_text()
+    assert "Waiting for the requester" in page.locator(".status").inner_text()
 
     from portal.core.actor import Actor
     from portal.requests.journey import post_reply
@@ -128,7 +128,7 @@ def test_a_clerk_works_a_request_from_the_queue_to_release(live_server, page, ax
     page.reload()
     clerk.check("answer received")
     assert "The 2016 stay, please." in page.locator("#messages").inner_text()
-    assert "Searching the records" in page.locator(".status").inner_text()
+    assert "Patient located" in page.locator(".status").inner_text()
 
     form = page.locator("#outcome-form")
     form.get_by_label("Complete record (excluding psychotherapy and counseling notes)").check()
@@ -146,7 +146,7 @@ def test_a_clerk_works_a_request_from_the_queue_to_release(live_server, page, ax
     page.get_by_label("Secure download", exact=True).check()
     clerk.press("Build the packet and release", "released")
     assert "The records were released" in clerk.flash()
-    assert "Completed" in page.locator(".status").inner_text()
+    assert "Closed" in page.locator(".status").inner_text()
 
 
 def test_a_licensed_clerk_denies_on_a_clinical_ground_and_routes_the_review(

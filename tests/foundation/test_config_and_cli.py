@@ -54,6 +54,26 @@ def test_demo_data_fills_requests_in_many_states(runner, app):
     assert count >= 20
 
 
+def test_demo_data_releases_records_with_a_denial_and_a_disclosure(runner, app):
+    from portal.core.db import get_session
+    from portal.release.models import Disclosure, Release
+    from portal.requests.models import RequestPart
+    from portal.storage.models import StoredDocument
+
+    result = runner.invoke(args=["demo-data", "--patients", "12"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        session = get_session()
+        packet_pages = session.scalars(select(StoredDocument.page_count).join(
+            Release, Release.packet_document_id == StoredDocument.id)).all()
+        denied = session.scalar(select(func.count()).select_from(RequestPart)
+                                .where(RequestPart.outcome == "denied"))
+        recipients = session.scalars(select(Disclosure.recipient_name)).all()
+    assert len(packet_pages) == 3 and all(pages >= 2 for pages in packet_pages)
+    assert denied >= 1
+    assert recipients == ["Demo Law Office"]
+
+
 def test_demo_data_refuses_to_run_in_production(app_config):
     app_config.update(ENV="production", TESTING=False)
     app = create_app(app_config)
