@@ -6,9 +6,11 @@ import io
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 
 from portal.audit.models import AuditEvent
 from portal.core.actor import SYSTEM
+from portal.core.db import utcnow
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
 from portal.roster.operations import (
     COLUMNS,
@@ -183,3 +185,20 @@ def test_cli_skip_invalid_imports_the_rest(app, runner, tmp_path):
     result = runner.invoke(args=["roster", "import", str(path), "--skip-invalid"])
     assert result.exit_code == 0, result.output
     assert "skipped 1 invalid row(s)" in result.output
+
+
+def test_imported_patients_carry_the_import_time_in_utc(db):
+    if db.get_bind().dialect.name == "postgresql":
+        # Bulk rows go in as text: a session in another zone must not shift the stored time.
+        db.execute(sql_text("SET LOCAL TIME ZONE 'America/Los_Angeles'"))
+    before = utcnow()
+    import_roster(db, csv_bytes(BLAKE), actor=SYSTEM)
+    patient = db.scalar(select(RosterPatient))
+    assert before <= patient.created_at == patient.updated_at <= utcnow()
+
+
+def test_checking_progress_reaches_the_whole_file_size():
+    data = csv_bytes(AVERY_1, AVERY_2, BLAKE)
+    reported: list[int] = []
+    parse_roster(data, on_bytes=reported.append)
+    assert sum(reported) == len(data.getvalue())

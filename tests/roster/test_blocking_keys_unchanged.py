@@ -1,0 +1,93 @@
+"""The import's faster blocking keys are exactly the keys the roster match always stored.
+
+`original_keys` is the implementation before the import was optimised, kept here verbatim so
+any drift (a key the matcher stops finding) fails a test rather than a patient going missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from portal.rules import roster_match
+from portal.rules.roster_match import blocking_keys_for_candidate, roster_blocking_keys
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def original_keys(first: str, last: str, other_names: tuple[str, ...], dob: date) -> set[str]:
+    options = roster_match._name_options(first, last, other_names)
+    given: set[str] = set()
+    for tokens, _source in options.given:
+        for token in tokens:
+            given.add(roster_match._sound_initial(token))
+    surnames: set[str] = set()
+    for tokens, joined, _source in options.surnames:
+        surnames.update(roster_match._sound_initial(token) for token in tokens)
+        if joined:
+            surnames.add(roster_match._sound_initial(joined))
+    keys = set()
+    for g in given:
+        for s in surnames:
+            keys.add(f"nym:{g}{s}:{dob:%Y-%m}")
+            keys.add(f"nmd:{g}{s}:{dob:%m-%d}")
+            keys.add(f"nyd:{g}{s}:{dob:%Y}:{dob:%d}")
+    return {f"dob:{dob.isoformat()}"} | keys
+
+
+def labelled_people() -> list[tuple[str, str, tuple[str, ...], date]]:
+    """Both sides of every labelled pair, read as roster patients (typos, accents, particles)."""
+    people = []
+    with (DATA / "roster_match_pairs.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            for side in ("c", "q"):
+                people.append((
+                    row[f"{side}_first_name"], row[f"{side}_last_name"],
+                    tuple(n for n in row[f"{side}_other_names"].split(";") if n),
+                    date.fromisoformat(row[f"{side}_dob"]),
+                ))
+    return people
+
+
+def generated_people(count: int = 2000) -> list[tuple[str, str, tuple[str, ...], date]]:
+    spec = importlib.util.spec_from_file_location("make_pairs", DATA / "make_roster_match_pairs.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    rng = random.Random(7)
+    return [
+        (p.first_name, p.last_name, p.other_names, p.dob)
+        for p in (generator.fictional_person(rng, number) for number in range(1, count + 1))
+    ]
+
+
+EDGE_CASES = [
+    ("Ana", "", (), date(1980, 1, 2)),
+    ("", "Cruz", (), date(1980, 1, 2)),
+    ("P", "H Ayala", ("Ph Ilipa", "H Ugo Lopez"), date(1975, 12, 31)),
+    ("José Luis", "de la Cruz", ("Pepe",), date(1960, 2, 29)),
+    ("Mary-Jo", "Mc Donald Jr.", ("Mary Jo O'Brien Smith-Jones",), date(1999, 7, 4)),
+    ("Ximena", "Hernández", (), date(999, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("source", ["labelled set", "generated people", "edge cases"])
+def test_import_blocking_keys_equal_the_original_keys(source):
+    people = {"labelled set": labelled_people, "generated people": generated_people,
+              "edge cases": lambda: EDGE_CASES}[source]()
+    for first, last, other_names, dob in people:
+        assert roster_blocking_keys(first, last, other_names, dob) == original_keys(
+            first, last, other_names, dob), (first, last, other_names, dob)
+
+
+def test_candidate_blocking_keys_equal_the_original_keys():
+    for first, last, other_names, dob in labelled_people()[:200]:
+        candidate = roster_match.RosterCandidate(
+            patient_id=1, mrn="TEST-1", first_name=first, last_name=last,
+            other_names=other_names, dob=dob, ssn_last4=None, stays=())
+        assert blocking_keys_for_candidate(candidate) == original_keys(
+            first, last, other_names, dob)
