@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # qpdf for PDF checks and benchmarks, Pango for WeasyPrint, sqlite3/psql for benchmark references.
 SYSTEM_PACKAGES := chromium poppler-utils qpdf libpango-1.0-0 libpangoft2-1.0-0 sqlite3 postgresql-client
 
-.PHONY: install run test test-sqlite test-postgres lint bench system-deps clean
+.PHONY: install run test test-sqlite test-postgres lint bench messages system-deps clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -57,6 +57,11 @@ test-postgres: install
 
 bench: install system-deps
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Extract every string marked for translation (a Spanish catalog starts from this file).
+messages: install
+	mkdir -p portal/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o portal/translations/messages.pot .
 
 clean:
 	rm -rf $(VENV) *.egg-info build .pytest_cache .ruff_cache

@@ -18,22 +18,22 @@ from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.core.errors import Conflict
 from portal.requests.models import Consent, RecordRequest, RequestPart
-from portal.rules import lifecycle
+from portal.rules import N_, lifecycle
 from portal.rules.consent import ConsentTerms, consent_problems, notes_release_problems
 from portal.rules.deadlines import compute_clocks, pacific_date
 
 NOTES_PARTS = frozenset({"psychotherapy_notes", "counseling_notes"})
 PART_LABELS = {
-    "complete": "Complete record (excluding psychotherapy and counseling notes)",
-    "discharge_summary": "Discharge summary",
-    "assessments": "Assessments and history",
-    "treatment_plans": "Treatment plans and progress notes",
-    "medications": "Medication records",
-    "labs": "Lab results",
-    "billing": "Billing statement",
-    "psychotherapy_notes": "Psychotherapy notes",
-    "counseling_notes": "SUD counseling notes",
-    "accounting": "Accounting of disclosures",
+    "complete": N_("Complete record (excluding psychotherapy and counseling notes)"),
+    "discharge_summary": N_("Discharge summary"),
+    "assessments": N_("Assessments and history"),
+    "treatment_plans": N_("Treatment plans and progress notes"),
+    "medications": N_("Medication records"),
+    "labs": N_("Lab results"),
+    "billing": N_("Billing statement"),
+    "psychotherapy_notes": N_("Psychotherapy notes"),
+    "counseling_notes": N_("SUD counseling notes"),
+    "accounting": N_("Accounting of disclosures"),
 }
 OUTCOMES = ("released", "denied", "under_review", "no_records", "destroyed_fire",
             "destroyed_retention")

@@ -13,6 +13,8 @@ this module can block a release.
 
 from dataclasses import dataclass, field, fields
 
+from portal.rules import N_
+
 ELECTRONIC_FLAT_FEE_CAP_CENTS = 650  # R-FEE-2: HHS FAQ 2029, flat fee option for electronic copies
 
 RECIPIENTS = ("patient", "third_party")
@@ -20,12 +22,12 @@ DELIVERIES = ("download", "mail")
 
 # Ordered as the request wizard asks them; codes are stored, labels are shown.
 PURPOSES = (
-    ("continuing_care", "Care from a new doctor or other health care provider"),
-    ("public_benefit_appeal", "An appeal about a public benefit, such as disability"),
-    ("legal", "A legal matter"),
-    ("insurance", "Insurance"),
-    ("personal", "To keep for myself"),
-    ("other", "Something else"),
+    ("continuing_care", N_("Care from a new doctor or other health care provider")),
+    ("public_benefit_appeal", N_("An appeal about a public benefit, such as disability")),
+    ("legal", N_("A legal matter")),
+    ("insurance", N_("Insurance")),
+    ("personal", N_("To keep for myself")),
+    ("other", N_("Something else")),
 )
 PURPOSE_CODES = tuple(code for code, _label in PURPOSES)
 

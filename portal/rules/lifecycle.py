@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from portal.rules import N_
+
 SUBMITTED = "submitted"
 IDENTITY_REVIEW = "identity_review"
 AWAITING_REQUESTER = "awaiting_requester"
@@ -25,37 +27,37 @@ ABANDONED = "abandoned"
 
 # Plain words for the requester (the requester never sees roster details).
 STATUS_LABELS = {
-    SUBMITTED: "Received: waiting for you to confirm your email address",
-    IDENTITY_REVIEW: "Checking identity",
-    AWAITING_REQUESTER: "Waiting for information from you",
-    REQUESTER_VERIFIED: "Identity confirmed",
-    PATIENT_LOCATED: "Searching the records",
-    IN_FULFILMENT: "Preparing the records",
-    READY_FOR_RELEASE: "Ready to send",
-    RELEASED: "Sent",
-    CLOSED: "Completed",
-    COULD_NOT_VERIFY: "Closed: identity could not be confirmed",
-    WITHDRAWN: "Withdrawn",
-    CONSENT_REVOKED: "Stopped: permission withdrawn",
-    ABANDONED: "Closed: no reply received",
+    SUBMITTED: N_("Received: waiting for you to confirm your email address"),
+    IDENTITY_REVIEW: N_("Checking identity"),
+    AWAITING_REQUESTER: N_("Waiting for information from you"),
+    REQUESTER_VERIFIED: N_("Identity confirmed"),
+    PATIENT_LOCATED: N_("Searching the records"),
+    IN_FULFILMENT: N_("Preparing the records"),
+    READY_FOR_RELEASE: N_("Ready to send"),
+    RELEASED: N_("Sent"),
+    CLOSED: N_("Completed"),
+    COULD_NOT_VERIFY: N_("Closed: identity could not be confirmed"),
+    WITHDRAWN: N_("Withdrawn"),
+    CONSENT_REVOKED: N_("Stopped: permission withdrawn"),
+    ABANDONED: N_("Closed: no reply received"),
 }
 
 # Plain words for staff (queue, request page, roster, audit log): the requester's labels
 # address "you" and read wrong to a clerk. Both are translated where shown.
 STAFF_STATUS_LABELS = {
-    SUBMITTED: "New: email not confirmed yet",
-    IDENTITY_REVIEW: "Identity review",
-    AWAITING_REQUESTER: "Waiting for the requester",
-    REQUESTER_VERIFIED: "Requester verified",
-    PATIENT_LOCATED: "Patient located",
-    IN_FULFILMENT: "In fulfilment",
-    READY_FOR_RELEASE: "Ready for release",
-    RELEASED: "Released",
-    CLOSED: "Closed",
-    COULD_NOT_VERIFY: "Could not verify",
-    WITHDRAWN: "Withdrawn",
-    CONSENT_REVOKED: "Consent revoked",
-    ABANDONED: "Abandoned (no reply)",
+    SUBMITTED: N_("New: email not confirmed yet"),
+    IDENTITY_REVIEW: N_("Identity review"),
+    AWAITING_REQUESTER: N_("Waiting for the requester"),
+    REQUESTER_VERIFIED: N_("Requester verified"),
+    PATIENT_LOCATED: N_("Patient located"),
+    IN_FULFILMENT: N_("In fulfilment"),
+    READY_FOR_RELEASE: N_("Ready for release"),
+    RELEASED: N_("Released"),
+    CLOSED: N_("Closed"),
+    COULD_NOT_VERIFY: N_("Could not verify"),
+    WITHDRAWN: N_("Withdrawn"),
+    CONSENT_REVOKED: N_("Consent revoked"),
+    ABANDONED: N_("Abandoned (no reply)"),
 }
 assert STAFF_STATUS_LABELS.keys() == STATUS_LABELS.keys()
 
