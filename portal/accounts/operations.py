@@ -139,6 +139,17 @@ def _blocked_until(record: StaffUser | UnknownSignIn | None,
     return (WAIT, wait_until) if wait_until > now else None
 
 
+def _refused_unheard(db: Session, record: StaffUser | UnknownSignIn | None,
+                     staff: StaffUser | None, actor: Actor, now: datetime,
+                     action: str) -> StepResult | None:
+    """The refusal for an attempt that must not be checked (locked or slowed down), else None."""
+    blocked = _blocked_until(record, now)
+    if not blocked:
+        return None
+    _audit_failure(db, action, actor, staff, reason=blocked[0])
+    return StepResult(blocked[0], retry_at=blocked[1])
+
+
 def _count_failure(record: StaffUser | UnknownSignIn, now: datetime) -> bool:
     """Count one failure; return True if it locks the account (R-SEC-1)."""
     settings = _settings()
@@ -208,10 +219,9 @@ def check_password(db: Session, email: str, password: str, *, actor: Actor,
         select(StaffUser).where(StaffUser.email == normalize_email(email)).with_for_update()
     )
     record = staff if staff is not None else _unknown_record(db, email, create=False)
-    blocked = _blocked_until(record, now)
-    if blocked:
-        _audit_failure(db, "staff.sign_in_failed", actor, staff, reason=blocked[0])
-        return StepResult(blocked[0], retry_at=blocked[1])
+    refused = _refused_unheard(db, record, staff, actor, now, "staff.sign_in_failed")
+    if refused is not None:
+        return refused
     usable = staff is not None and staff.is_active and bool(staff.password_hash)
     # Always run one Argon2 verification, so timing does not tell accounts apart.
     matches = verify_password(staff.password_hash if usable else _dummy_hash(), password)
@@ -272,10 +282,9 @@ def confirm_enrolment(db: Session, staff: StaffUser, auth_session: AuthSession, 
     """Finish enrolment with the app's first code; returns the recovery codes to show once."""
     now = now or utcnow()
     _lock_row(db, staff)
-    blocked = _blocked_until(staff, now)
-    if blocked:
-        _audit_failure(db, "staff.mfa_failed", actor, staff, reason=blocked[0])
-        return StepResult(blocked[0], retry_at=blocked[1])
+    refused = _refused_unheard(db, staff, staff, actor, now, "staff.mfa_failed")
+    if refused is not None:
+        return refused
     secret = totp_enrolment_secret(db, staff)
     counter = mfa.matching_counter(secret, code, None, now)
     if counter is None:
@@ -306,10 +315,9 @@ def verify_second_factor(db: Session, staff: StaffUser, auth_session: AuthSessio
         raise ValueError("two-step verification is not set up yet")
     now = now or utcnow()
     _lock_row(db, staff)
-    blocked = _blocked_until(staff, now)
-    if blocked:
-        _audit_failure(db, "staff.mfa_failed", actor, staff, reason=blocked[0])
-        return StepResult(blocked[0], retry_at=blocked[1])
+    refused = _refused_unheard(db, staff, staff, actor, now, "staff.mfa_failed")
+    if refused is not None:
+        return refused
     if mfa.looks_like_totp(code):
         secret = mfa.decrypt_secret(staff.id, staff.totp_secret_encrypted)
         counter = mfa.matching_counter(secret, code, staff.totp_last_counter, now)
@@ -359,10 +367,9 @@ def reauthenticate(db: Session, staff: StaffUser, auth_session: AuthSession, pas
     """Re-enter the password before a sensitive action; failures count towards the lockout."""
     now = now or utcnow()
     _lock_row(db, staff)
-    blocked = _blocked_until(staff, now)
-    if blocked:
-        _audit_failure(db, "staff.reauth_failed", actor, staff, reason=blocked[0])
-        return StepResult(blocked[0], retry_at=blocked[1])
+    refused = _refused_unheard(db, staff, staff, actor, now, "staff.reauth_failed")
+    if refused is not None:
+        return refused
     matches = verify_password(staff.password_hash or _dummy_hash(), password)
     if not (matches and staff.password_hash):
         return _refuse(db, staff, staff, actor, now, "staff.reauth_failed", "wrong_password",

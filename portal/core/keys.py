@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 SECRET_KEY_FILE = "secret_key"
 FILE_KEY_FILE = "file_store.key"
 FIELD_KEY_FILE = "field.key"
 SIGNING_KEY_FILE = "export_signing.key"
+
+_Built = TypeVar("_Built")
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -26,6 +33,25 @@ def read_key(key_dir: Path, name: str) -> bytes | None:
     """Return the raw bytes of a key file, or None if it does not exist."""
     path = Path(key_dir) / name
     return path.read_bytes() if path.exists() else None
+
+
+def keyed_app_object(extension: str, key_file: str, what: str,
+                     build: Callable[[Flask, bytes], _Built]) -> _Built:
+    """One object per app, built on first use from a key in KEY_DIR that must exist.
+
+    ``build(app, key)`` makes it; a missing key raises RuntimeError naming ``what`` and saying
+    how to create it.
+    """
+    from flask import current_app
+
+    app = current_app._get_current_object()
+    built = app.extensions.get(extension)
+    if built is None:
+        key = read_key(Path(app.config["KEY_DIR"]), key_file)
+        if key is None:
+            raise RuntimeError(f"The {what} is missing: run `flask --app portal init-instance`.")
+        built = app.extensions[extension] = build(app, key)
+    return built
 
 
 def _new_signing_key() -> bytes:
@@ -75,13 +101,5 @@ class FieldCipher:
 
 def app_field_cipher() -> FieldCipher:
     """The current app's cipher for small database values (one per app, key from KEY_DIR)."""
-    from flask import current_app
-
-    app = current_app._get_current_object()
-    cipher = app.extensions.get("field_cipher")
-    if cipher is None:
-        key = read_key(Path(app.config["KEY_DIR"]), FIELD_KEY_FILE)
-        if key is None:
-            raise RuntimeError("The field key is missing: run `flask --app portal init-instance`.")
-        cipher = app.extensions["field_cipher"] = FieldCipher(key)
-    return cipher
+    return keyed_app_object("field_cipher", FIELD_KEY_FILE, "field key",
+                            lambda app, key: FieldCipher(key))

@@ -64,26 +64,31 @@ def sign_in_sent():
                            minutes=current_app.config["MAGIC_LINK_MINUTES"])
 
 
-def _link_invalid():
-    return render_template("identity/link_invalid.html"), 404
+def _emailed_link_page(token: str, purpose: str, template: str, redeem):
+    """An emailed link: opening it shows a button; only the button's POST calls ``redeem``."""
+    session = get_session()
+    row = operations.find_token(session, token, purpose)
+    if row is None:
+        return render_template("identity/link_invalid.html"), 404
+    form = TokenActionForm()
+    if request.method == "GET" or not form.validate():
+        return render_template(template, form=form, token=token)
+    return redeem(session, row)
 
 
 @token_required
 @_token_limited
 def magic_link(token: str):
     """The page an emailed sign-in link opens; its button signs the requester in."""
-    session = get_session()
-    row = operations.find_token(session, token, operations.SIGN_IN)
-    if row is None:
-        return _link_invalid()
-    form = TokenActionForm()
-    if request.method == "GET" or not form.validate():
-        return render_template("identity/magic_link.html", form=form, token=token)
-    requester = operations.redeem_sign_in(session, row, request.remote_addr)
-    # A fresh cookie session: nothing from before signing in carries over.
-    flask_session.clear()
-    login_user(start_session(session, "requester", requester))
-    return redirect(url_for("requests.my_requests"))
+    def sign_in_requester(session, row):
+        requester = operations.redeem_sign_in(session, row, request.remote_addr)
+        # A fresh cookie session: nothing from before signing in carries over.
+        flask_session.clear()
+        login_user(start_session(session, "requester", requester))
+        return redirect(url_for("requests.my_requests"))
+
+    return _emailed_link_page(token, operations.SIGN_IN, "identity/magic_link.html",
+                              sign_in_requester)
 
 
 @public
@@ -105,15 +110,12 @@ def sign_out():
 @_token_limited
 def confirm_email(token: str):
     """The page an emailed confirmation link opens; its button confirms the address."""
-    session = get_session()
-    row = operations.find_token(session, token, operations.CONFIRM_EMAIL)
-    if row is None:
-        return _link_invalid()
-    form = TokenActionForm()
-    if request.method == "GET" or not form.validate():
-        return render_template("identity/confirm_email.html", form=form, token=token)
-    operations.confirm_email(session, row, request.remote_addr)
-    return redirect(url_for("identity.email_confirmed"))
+    def confirm(session, row):
+        operations.confirm_email(session, row, request.remote_addr)
+        return redirect(url_for("identity.email_confirmed"))
+
+    return _emailed_link_page(token, operations.CONFIRM_EMAIL, "identity/confirm_email.html",
+                              confirm)
 
 
 @public

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
-import warnings
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -19,9 +18,16 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from portal.storage.models import StoredDocument
 from portal.storage.operations import open_document
+from portal.storage.uploads import (
+    MAX_IMAGE_PIXELS,
+    PDF,
+    pixels_only,
+    refusing_decompression_bombs,
+    sniff_media_type,
+)
 
 # Decoding an image needs memory in proportion to its pixels: refuse absurd ones first.
-MAX_SOURCE_PIXELS = 50_000_000
+MAX_SOURCE_PIXELS = MAX_IMAGE_PIXELS
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
 _COPY_CHUNK = 1024 * 1024
 
@@ -44,15 +50,13 @@ class Preview:
 
 
 def _kind(head: bytes) -> str | None:
-    if head.startswith(b"\xff\xd8\xff"):
+    # Uploads accept JPEG, PNG and PDF only; WebP is previewed too, for files stored otherwise.
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image"
-    if head[:4] in (b"RIFF",) and head[8:12] == b"WEBP":
-        return "image"
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
-    return None
+    found = sniff_media_type(head)
+    if found is None:
+        return None
+    return "pdf" if found == PDF else "image"
 
 
 def _png(image: Image.Image, max_pixels: int) -> bytes:
@@ -65,7 +69,7 @@ def _png(image: Image.Image, max_pixels: int) -> bytes:
         image = background
     elif image.mode != "RGB":
         image = image.convert("RGB")
-    clean = Image.frombytes("RGB", image.size, image.tobytes())  # pixels only, no info dict
+    clean = pixels_only(image, "RGB")
     out = io.BytesIO()
     clean.save(out, "PNG")
     return out.getvalue()
@@ -73,15 +77,13 @@ def _png(image: Image.Image, max_pixels: int) -> bytes:
 
 def _image_preview(data: bytes, max_pixels: int) -> Preview:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.width * image.height > MAX_SOURCE_PIXELS:
-                    raise PreviewUnavailable("This picture is too large to preview. Download "
-                                             "the original to look at it.")
-                image.draft("RGB", (max_pixels, max_pixels))
-                upright = ImageOps.exif_transpose(image)
-                return Preview(_png(upright, max_pixels), 1, 1)
+        with refusing_decompression_bombs(), Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_SOURCE_PIXELS:
+                raise PreviewUnavailable("This picture is too large to preview. Download "
+                                         "the original to look at it.")
+            image.draft("RGB", (max_pixels, max_pixels))
+            upright = ImageOps.exif_transpose(image)
+            return Preview(_png(upright, max_pixels), 1, 1)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError,
             Image.DecompressionBombWarning, ValueError):
         raise PreviewUnavailable("This picture is damaged and cannot be previewed.") from None

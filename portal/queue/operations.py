@@ -306,10 +306,7 @@ def request_information(session: Session, req: RecordRequest, actor: Actor, *, r
     req.waiting_reason = reason
     transition(session, req, "request_information", actor, expected_version=expected_version,
                summary={"reason": reason})
-    sent = Message(request_id=req.id, author_type="staff", staff_id=actor.id, internal=False,
-                   body=message)
-    session.add(sent)
-    session.flush()
+    sent = _staff_message(session, req, actor, message, internal=False)
     letters.notify_requester(req)
     return sent
 
@@ -320,34 +317,37 @@ def record_answer(session: Session, req: RecordRequest, actor: Actor, *, note: s
     check_version(req, expected_version)
     transition(session, req, "requester_answered", actor, expected_version=expected_version,
                summary={"via": "staff"})
-    entry = Message(request_id=req.id, author_type="staff", staff_id=actor.id, internal=True,
-                    body=note)
-    session.add(entry)
-    session.flush()
-    return entry
+    return _staff_message(session, req, actor, note, internal=True)
 
 
 def send_message(session: Session, req: RecordRequest, actor: Actor, *, body: str) -> Message:
     """A message to the requester (they are emailed that there is an update)."""
-    sent = Message(request_id=req.id, author_type="staff", staff_id=actor.id, internal=False,
-                   body=body)
-    session.add(sent)
-    session.flush()
-    append_event(session, "message.sent", actor=actor, object_type="message",
-                 object_id=sent.id, request_id=req.id, summary={"internal": False})
+    sent = _posted_message(session, req, actor, body, internal=False)
     letters.notify_requester(req)
     return sent
 
 
 def add_note(session: Session, req: RecordRequest, actor: Actor, *, body: str) -> Message:
     """An internal note the requester never sees."""
-    note = Message(request_id=req.id, author_type="staff", staff_id=actor.id, internal=True,
-                   body=body)
-    session.add(note)
+    return _posted_message(session, req, actor, body, internal=True)
+
+
+def _staff_message(session: Session, req: RecordRequest, actor: Actor, body: str, *,
+                   internal: bool) -> Message:
+    message = Message(request_id=req.id, author_type="staff", staff_id=actor.id,
+                      internal=internal, body=body)
+    session.add(message)
     session.flush()
+    return message
+
+
+def _posted_message(session: Session, req: RecordRequest, actor: Actor, body: str, *,
+                    internal: bool) -> Message:
+    # On its own a message needs its own event; one sent with a transition is covered by that.
+    message = _staff_message(session, req, actor, body, internal=internal)
     append_event(session, "message.sent", actor=actor, object_type="message",
-                 object_id=note.id, request_id=req.id, summary={"internal": True})
-    return note
+                 object_id=message.id, request_id=req.id, summary={"internal": internal})
+    return message
 
 
 # --- Deadlines (R-DL-2) -----------------------------------------------------------------

@@ -5,29 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from portal.audit.chain import append_event
 from portal.core.actor import Actor
-from portal.core.keys import FILE_KEY_FILE, read_key
+from portal.core.keys import FILE_KEY_FILE, keyed_app_object
 from portal.storage.filestore import FileStore, LocalEncryptedFileStore
 from portal.storage.models import StoredDocument
 
 
 def file_store() -> FileStore:
     """The app's file store (one per app, created on first use)."""
-    app = current_app._get_current_object()
-    store = app.extensions.get("file_store")
-    if store is None:
-        key = read_key(Path(app.config["KEY_DIR"]), FILE_KEY_FILE)
-        if key is None:
-            raise RuntimeError(
-                "The file-encryption key is missing: run `flask --app portal init-instance`."
-            )
-        store = LocalEncryptedFileStore(Path(app.config["STORAGE_DIR"]), key)
-        app.extensions["file_store"] = store
-    return store
+    return keyed_app_object(
+        "file_store", FILE_KEY_FILE, "file-encryption key",
+        lambda app, key: LocalEncryptedFileStore(Path(app.config["STORAGE_DIR"]), key),
+    )
 
 
 def save_document(

@@ -15,6 +15,8 @@ import io
 import re
 import unicodedata
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO
@@ -92,6 +94,21 @@ def sniff_media_type(head: bytes) -> str | None:
     return None
 
 
+@contextmanager
+def refusing_decompression_bombs() -> Iterator[None]:
+    """Within this block, Pillow's decompression-bomb warning is raised as an error (R-SEC-2)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
+
+def pixels_only(image: Image.Image, mode: str) -> Image.Image:
+    """A copy of ``image`` in ``mode`` that holds its pixels and nothing else (no EXIF, GPS)."""
+    plain = Image.new(mode, image.size)
+    plain.paste(image.convert(mode))
+    return plain
+
+
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB"
 
@@ -156,9 +173,7 @@ def _clean_image(data: bytes, media_type: str, name: str) -> bytes:
         # WeasyPrint makes Pillow accept truncated images process-wide; check the end here.
         raise UploadRejected(unreadable)
     try:
-        with warnings.catch_warnings():
-            # R-SEC-2: a decompression bomb is an error, not a warning, whatever the filters say.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with refusing_decompression_bombs():
             with Image.open(io.BytesIO(data)) as probe:
                 width, height = probe.size
                 if width * height > MAX_IMAGE_PIXELS or width == 0 or height == 0:
@@ -200,9 +215,7 @@ def _plain_pixels(image: Image.Image, media_type: str) -> Image.Image:
         mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
         if image.mode in ("1", "L"):
             mode = "L"
-    plain = Image.new(mode, image.size)
-    plain.paste(image.convert(mode))
-    return plain
+    return pixels_only(image, mode)
 
 
 def _clean_pdf(data: bytes, name: str) -> tuple[bytes, int]:
