@@ -193,6 +193,14 @@ def reauthenticate():
     return _page("accounts/reauthenticate.html", form, next_url=next_url)
 
 
+@staff_required()
+def keep_alive():
+    """The "Stay signed in" button: restart this session's idle clock, change nothing else."""
+    # R-SEC-1 keeps the idle logoff; WCAG 2.2.1 lets the person extend it before it bites.
+    current_user.auth_session.last_seen_at = utcnow()
+    return "", 204
+
+
 @public
 def sign_out():
     """End this staff session (any visitor may press the button; it only ends their own)."""

@@ -15,7 +15,7 @@ from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from portal.accounts.permissions import public, token_required
+from portal.accounts.permissions import public, requester_required, token_required
 from portal.accounts.sessions import current_actor, start_session
 from portal.audit.chain import append_event
 from portal.core.db import get_session, utcnow
@@ -89,6 +89,14 @@ def magic_link(token: str):
 
     return _emailed_link_page(token, operations.SIGN_IN, "identity/magic_link.html",
                               sign_in_requester)
+
+
+@requester_required
+def keep_alive():
+    """The "Stay signed in" button: restart this session's idle clock, change nothing else."""
+    # R-SEC-1 keeps the idle logoff; WCAG 2.2.1 lets the person extend it before it bites.
+    current_user.auth_session.last_seen_at = utcnow()
+    return "", 204
 
 
 @public

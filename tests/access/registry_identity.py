@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.access.scenario import EVERYONE, Route
 
+REQUESTERS = frozenset({"owner", "stranger"})
+
 CONFIRM_TOKEN = "access-matrix-confirm-email-token"
 SIGN_IN_TOKEN = "access-matrix-sign-in-token"
 
@@ -17,6 +19,8 @@ ROUTES = {
     "identity.confirm_email": Route(EVERYONE, kwargs=lambda s: {"token": CONFIRM_TOKEN}),
     "identity.email_confirmed": Route(EVERYONE),
     "identity.lost_email": Route(EVERYONE),
+    # Each requester keeps only their own session alive, so a stranger is no stranger here.
+    "identity.keep_alive": Route(REQUESTERS),
     # POST only, harmless for anyone; not posted here, as signing out would end the
     # principal's session for the rest of the walk (GET answers 405, which is not a refusal).
     "identity.sign_out": Route(EVERYONE, methods=("GET",)),
