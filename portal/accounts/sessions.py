@@ -6,6 +6,7 @@ the session's limits. A staff id can never load a requester (the kind is part of
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -53,6 +54,17 @@ class Principal:
         if self.kind != "staff":
             return frozenset()
         return permissions_for(self.user.role_names, self.user.is_licensed_reviewer)
+
+    def idle_seconds_left(self) -> int:
+        """Seconds until the idle sign-out, counted from the activity the server recorded.
+
+        last_seen_at is written at most every 30 seconds, so the page's warning timer starts
+        from it rather than from the page load. Rounded up, plus a second, so the page never
+        says "signed out" while the server still holds the session.
+        """
+        idle, _absolute = _limits(self.kind)
+        remaining = (idle - (utcnow() - self.auth_session.last_seen_at)).total_seconds()
+        return max(0, math.ceil(remaining)) + 1
 
     def recently_reauthenticated(self) -> bool:
         """Whether the password was re-entered within STAFF_REAUTH_MINUTES."""
