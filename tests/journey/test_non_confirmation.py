@@ -29,6 +29,9 @@ _MONTHS = ("January|February|March|April|May|June|July|August|September|October|
            "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
 _VOLATILE = [
     (re.compile(r'name="csrf_token" value="[^"]+"'), 'name="csrf_token" value="<CSRF>"'),
+    (re.compile(r'name="csrf-token" content="[^"]+"'), 'name="csrf-token" content="<CSRF>"'),
+    # Seconds until the idle sign-out depend on when each page was fetched, not on the roster.
+    (re.compile(r'data-idle-seconds="\d+"'), 'data-idle-seconds="<SECONDS>"'),
     (re.compile(r"CPP-\d{4}-\d{5}"), "<REFERENCE>"),
     (re.compile(r"[A-Za-z0-9_-]{43}"), "<TOKEN>"),
     (re.compile(r"/my-requests/\d+"), "/my-requests/<ID>"),
