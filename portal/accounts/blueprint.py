@@ -30,5 +30,4 @@ bp.add_url_rule("/admin/staff/<int:staff_id>/reactivate", "staff_reactivate",
 bp.add_url_rule("/admin/staff/<int:staff_id>/reset", "staff_reset", controllers.staff_reset,
                 methods=["POST"])
 bp.add_url_rule("/keep-alive", "keep_alive", controllers.keep_alive, methods=["POST"])
-# Last, so that checks walking the URL map in order reach every other page before it.
 bp.add_url_rule("/sign-out", "sign_out", controllers.sign_out, methods=["POST"])
