@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
 from portal.core.actor import Actor
+from portal.core.db import take_write_lock
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the PostgreSQL advisory lock that serializes appends.
@@ -93,8 +94,10 @@ def _lock_chain(session: Session) -> None:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    # SQLite: every transaction begins IMMEDIATE (portal.core.db), which already holds the
-    # database's single write lock, so appends are serialized.
+    else:
+        # SQLite: the database's single write lock serializes appends; a page that started as a
+        # read snapshot takes it now, before the head is read (portal.core.db).
+        take_write_lock(session)
 
 
 def current_head(session: Session) -> ChainHead | None:

@@ -35,7 +35,7 @@ from portal.audit.forms import (
 from portal.audit.models import AuditEvent, ExportRecord
 from portal.audit.request_log import RequestLogTotals, iter_request_log
 from portal.audit.signing import key_fingerprint, load_private_key, public_key_pem
-from portal.core.db import get_session
+from portal.core.db import get_session, read_mostly
 from portal.core.errors import render_error
 from portal.core.security import SANDBOX_CSP
 from portal.requests.models import RecordRequest
@@ -326,6 +326,7 @@ def accounting_csv(patient_id: int):
 # ---------------------------------------------------------------- released-packet digests
 
 
+@read_mostly
 @staff_required(READ_AUDIT)
 def packet_check():
     """Upload a PDF: was exactly this file released, when, and to whom (R-SEC-3)."""

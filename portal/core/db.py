@@ -6,9 +6,10 @@ once, so one user action is one transaction.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -51,17 +52,72 @@ def make_engine(url: str) -> Engine:
             connect_args={"check_same_thread": False, "isolation_level": None},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling is off; we issue BEGIN ourselves so that the
-        # audit append can take the write lock up front (BEGIN IMMEDIATE).
+        # pysqlite's own transaction handling is off; we issue BEGIN ourselves so that a
+        # transaction that will write takes the write lock up front (BEGIN IMMEDIATE).
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_before_execute)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+# SQLite has one write lock for the whole database. A unit of work that changes things takes
+# it at BEGIN (IMMEDIATE), because a deferred transaction that read first cannot become a
+# writer once another connection has committed (SQLITE_BUSY, and the busy timeout does not
+# help). Pages that only read, and record in the audit trail what they showed, would then hold
+# the lock while they query and render, and clerks' page views would queue behind each other.
+# Those units of work start as a read snapshot instead (BEGIN, deferred); their first write
+# ends the snapshot, which has written nothing, and begins IMMEDIATE, so the lock is held only
+# for the writes themselves. Code that must read under the lock before writing (the audit
+# append reads the chain head) calls take_write_lock() first.
+_READ_SNAPSHOT = "portal_read_snapshot"
+_WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|SAVEPOINT)\b", re.IGNORECASE)
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def read_mostly(view):
+    """Mark a view that only reads and audits (a search sent as POST): it starts as a snapshot."""
+    view.read_mostly = True
+    return view
+
+
 def _sqlite_begin(conn) -> None:
-    # IMMEDIATE takes the write lock at the start: nearly every request writes an audit event,
-    # and a deferred transaction upgrading to a writer after reading can fail with SQLITE_BUSY.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_first = has_app_context() and bool(g.get("db_read_first"))
+    conn.info[_READ_SNAPSHOT] = read_first
+    conn.exec_driver_sql("BEGIN" if read_first else "BEGIN IMMEDIATE")
+
+
+def _sqlite_before_execute(conn, cursor, statement, _params, _context, _executemany) -> None:
+    if conn.info.get(_READ_SNAPSHOT) and _WRITE_STATEMENT.match(statement):
+        _become_writer(conn, cursor)
+
+
+def _become_writer(conn, cursor) -> None:
+    # Nothing was written under the snapshot, so ending it loses nothing.
+    cursor.execute("COMMIT")
+    cursor.execute("BEGIN IMMEDIATE")
+    conn.info[_READ_SNAPSHOT] = False
+
+
+def take_write_lock(session: Session) -> None:
+    """Hold the database's write lock from here to the commit (SQLite; a no-op elsewhere).
+
+    Call it before reading what a write depends on, so the read and the write see the same
+    state: on SQLite a unit of work may have started as a read snapshot (see above). Rows
+    loaded under the snapshot are expired, so they are read again, now under the lock."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    conn = session.connection()
+    if not conn.info.get(_READ_SNAPSHOT):
+        return
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        _become_writer(conn, cursor)
+    finally:
+        cursor.close()
+    changed = session.dirty
+    for instance in list(session.identity_map.values()):
+        if instance not in changed:
+            session.expire(instance)
 
 
 def init_app(app: Flask) -> None:
@@ -69,6 +125,16 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.before_request
+    def _choose_transaction_mode() -> None:
+        # Before anything queries: pages that only read start as a snapshot (SQLite).
+        view = app.view_functions.get(request.endpoint)
+        g.db_read_first = request.method in _READ_METHODS or getattr(view, "read_mostly", False)
+
+    @app.teardown_request
+    def _forget_transaction_mode(_exc) -> None:
+        g.pop("db_read_first", None)
 
     @app.teardown_appcontext
     def _close_session(_exc) -> None:

@@ -35,7 +35,7 @@ from portal.accounts.permissions import (
     staff_required,
 )
 from portal.accounts.sessions import current_actor
-from portal.core.db import get_session, rollback
+from portal.core.db import get_session, read_mostly, rollback
 from portal.core.errors import Conflict
 from portal.core.security import SANDBOX_CSP
 from portal.identity.previews import PreviewUnavailable, render_preview
@@ -102,6 +102,7 @@ def index():
                        after=after)
 
 
+@read_mostly
 @staff_required(WORK_REQUESTS)
 def search():
     """Search by reference, patient name (other names too) or email, posted (R-SEC-4)."""

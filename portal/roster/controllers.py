@@ -10,7 +10,7 @@ from flask import abort, current_app, render_template, request
 
 from portal.accounts.permissions import MANAGE_ROSTER, WORK_REQUESTS, staff_required
 from portal.accounts.sessions import current_actor
-from portal.core.db import get_session
+from portal.core.db import get_session, read_mostly
 from portal.roster import forms
 from portal.roster.operations import (
     COLUMNS,
@@ -21,6 +21,7 @@ from portal.roster.operations import (
 )
 
 
+@read_mostly
 @staff_required(WORK_REQUESTS)
 def index():
     """The roster: how big it is, and a search by MRN or name."""

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.chain import append_event
 from portal.core.actor import SYSTEM, Actor
-from portal.core.db import utcnow
+from portal.core.db import take_write_lock, utcnow
 from portal.identity.models import RosterMatch
 from portal.requests.models import RecordRequest
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
@@ -659,6 +659,7 @@ def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -
     Candidates come from the blocking keys, scores from portal.rules.roster_match; the audit
     event holds counts only (R-ID-5: nothing says who matched).
     """
+    take_write_lock(session)  # the stored ranking replaces the last one: read the roster now
     req = session.get(RecordRequest, request_id)
     if req is None:
         raise LookupError(request_id)
