@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 import portal.models  # noqa: F401
@@ -80,10 +82,27 @@ def app_config(database_url, tmp_path) -> dict:
     return make_test_config(database_url, tmp_path)
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request has its own application context, as in production.
+
+    Flask reuses an application context that is already pushed (the ``db`` fixture's), which
+    would share ``g``, the database session and Flask-Login's cached user between the test and
+    its requests. The test's own unit of work ends before each request (commit setup
+    explicitly); rows it loaded are read again afterwards, seeing what the request did.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context() and g.get("db_session") is not None:
+            g.db_session.rollback()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(app_config):
     """A fresh app per test, on empty tables."""
     app = create_app(app_config)
+    app.test_client_class = IsolatedClient
     yield app
     engine = app.extensions["db_engine"]
     _empty_tables(engine)

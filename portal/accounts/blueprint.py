@@ -1,18 +1,10 @@
 """URL rules of the accounts area: staff sign-in, setup links and staff administration."""
 
-from flask import Blueprint, g
+from flask import Blueprint
 
 from portal.accounts import controllers
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
-
-
-@bp.before_app_request
-def _resolve_user_per_request() -> None:
-    # Revocation must bite on the very next request: never reuse a user that Flask-Login
-    # cached on an application context shared by several requests (as in tests).
-    g.pop("_login_user", None)
-
 
 bp.add_url_rule("/sign-in", "sign_in", controllers.sign_in, methods=["GET", "POST"])
 bp.add_url_rule("/mfa", "mfa", controllers.mfa_step, methods=["GET", "POST"])
