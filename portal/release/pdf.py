@@ -8,6 +8,7 @@ data:, anything) is refused, and a refused fetch stops the render rather than le
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from datetime import date
@@ -101,9 +102,34 @@ def nobreak(value: object) -> str:
     return str(value).replace(" ", "\u00a0")
 
 
+#: Characters that break a line, or start a new paragraph, wherever they stand.
+_LINE_BREAKS = re.compile("[\n\r\t\f\v\x1c-\x1e\x85\u2028\u2029]")
+#: Printable ASCII: no right-to-left letter, no direction control, all in the shipped font.
+_PLAIN_ASCII = re.compile("[\x20-\x7e]*")
+
+
+def oneline(value: object) -> str:
+    """One line of text: any line or paragraph break becomes a space.
+
+    The sender block and the window address set their lines apart with newlines under
+    ``white-space: pre-line`` (see documents.css), so a value printed there must not bring
+    its own: it would push the next lines down, out of the envelope window.
+    """
+    return _LINE_BREAKS.sub(" ", str(value))
+
+
 def isolate(value: object) -> Markup:
-    """Escape user-supplied text and isolate its direction, so RTL names cannot reorder a line."""
-    return Markup('<bdi dir="auto">%s</bdi>') % escape(value)
+    """Escape user-supplied text and isolate its direction, so RTL names cannot reorder a line.
+
+    Text in printable ASCII has no right-to-left letter and no direction control, so it cannot
+    reorder anything and needs no isolating: it is only escaped (each ``<bdi>`` is one more
+    inline box for WeasyPrint to lay out). Anything else is wrapped in ``<bdi dir="auto">``,
+    which also lets names fall back to the wider-script font. Line breaks become spaces.
+    """
+    text = oneline(value)
+    if _PLAIN_ASCII.fullmatch(text):
+        return escape(text)
+    return Markup('<bdi dir="auto">%s</bdi>') % escape(text)
 
 
 @cache
@@ -115,7 +141,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(long_date=long_date, money=money, isolate=isolate, nobreak=nobreak)
+    environment.filters.update(
+        long_date=long_date, money=money, isolate=isolate, nobreak=nobreak, oneline=oneline
+    )
     environment.globals.update(notices=notices)
     return environment
 
@@ -123,21 +151,25 @@ def _environment() -> jinja2.Environment:
 _thread_state = threading.local()
 
 
-def _font_config_and_stylesheet():
-    """The fonts and the parsed stylesheet, once per thread: warm renders skip both."""
+def _font_config_stylesheet_and_fetcher():
+    """The fonts, the parsed stylesheet and the fetcher, once per thread: warm renders skip
+    all three (the fetcher keeps no state between fetches, but building one sets up a whole
+    urllib opener)."""
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
     if not hasattr(_thread_state, "stylesheet"):
         font_config = FontConfiguration()
+        fetcher = DocumentResourceFetcher()
         _thread_state.stylesheet = CSS(
             string=_resource_bytes(STYLESHEET).decode("utf-8"),
             base_url=f"{RESOURCE_SCHEME}:",
-            url_fetcher=DocumentResourceFetcher(),
+            url_fetcher=fetcher,
             font_config=font_config,
         )
         _thread_state.font_config = font_config
-    return _thread_state.font_config, _thread_state.stylesheet
+        _thread_state.fetcher = fetcher
+    return _thread_state.font_config, _thread_state.stylesheet, _thread_state.fetcher
 
 
 def render_html(template_name: str, values: Mapping[str, object], **context: object) -> str:
@@ -174,10 +206,10 @@ def render_pdf(
     )
     from weasyprint import HTML
 
-    font_config, stylesheet = _font_config_and_stylesheet()
-    document = HTML(
-        string=html, base_url=f"{RESOURCE_SCHEME}:", url_fetcher=DocumentResourceFetcher()
-    ).render(font_config=font_config, stylesheets=[stylesheet], pdf_variant=variant)
+    font_config, stylesheet, fetcher = _font_config_stylesheet_and_fetcher()
+    document = HTML(string=html, base_url=f"{RESOURCE_SCHEME}:", url_fetcher=fetcher).render(
+        font_config=font_config, stylesheets=[stylesheet], pdf_variant=variant
+    )
     document.metadata.title = title
     document.metadata.description = subject
     document.metadata.authors = [DOCUMENT_AUTHOR]

@@ -8,7 +8,7 @@ from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError
 
 from portal.release import documents as d
-from portal.release.pdf import DocumentResourceFetcher, render_html, render_pdf
+from portal.release.pdf import DocumentResourceFetcher, isolate, render_html, render_pdf
 
 from . import pdfcheck, samples
 
@@ -144,6 +144,47 @@ def test_right_to_left_name_is_isolated_and_keeps_the_line_in_order(letterhead):
     assert f"Dear {name}, Thank you" in pdfcheck.text(d.acknowledgement_pdf(letter, letterhead))
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["שרה כהן", "José Núñez", "Maria\u202eLopez", "Maria\u2067Lopez", "\u0645\u0631\u064a\u0645"],
+)
+def test_any_text_beyond_plain_ascii_is_isolated(value):
+    assert isolate(value) == f'<bdi dir="auto">{value}</bdi>'
+
+
+def test_plain_ascii_is_only_escaped_and_line_breaks_become_spaces():
+    assert isolate("Maria <b>Lopez</b>") == "Maria &lt;b&gt;Lopez&lt;/b&gt;"
+    assert isolate("1 Main St\r\nApt 2\u2028B") == "1 Main St  Apt 2 B"
+    assert isolate("שרה\nכהן") == '<bdi dir="auto">שרה כהן</bdi>'
+
+
+def _layout_lines(data: bytes, crop: tuple[int, int, int, int]) -> list[str]:
+    text = pdfcheck.pdftotext(data, first=1, last=1, crop=crop, layout=True)
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def test_sender_block_and_window_address_print_one_value_a_line(letterhead):
+    pdf = d.acknowledgement_pdf(samples.acknowledgement(), letterhead)
+    assert _layout_lines(pdf, (68, 30, 260, 90)) == [
+        "Records Custodian",
+        "PO Box 4821",
+        "Malibu, CA 90265",
+        "Phone (310) 555-0142",
+        "records@custodian.example",
+    ]
+    assert _layout_lines(pdf, WINDOW) == [
+        "Maria Lopez",
+        "1420 Ocean Park Blvd Apt 3",
+        "Santa Monica, CA 90405",
+    ]
+
+
+def test_a_line_break_typed_in_an_address_cannot_push_it_out_of_the_window(letterhead):
+    to = d.MailingAddress(name="Ann\nLee", lines=("1 Main St\n\nApt 2", "Los Angeles,\rCA 90001"))
+    pdf = d.acknowledgement_pdf(samples.acknowledgement(to=to), letterhead)
+    assert _layout_lines(pdf, WINDOW) == ["Ann Lee", "1 Main St Apt 2", "Los Angeles, CA 90001"]
+
+
 # --------------------------------------------------------------------------- every document
 
 
@@ -171,6 +212,22 @@ def test_metadata_never_names_the_program_or_treatment_r_sec_4(rendered, name):
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_document_is_tagged_for_screen_readers_as_pdf_ua_1(rendered, name):
     assert pdfcheck.pdf_ua_marking(rendered[name]) == (True, True, "1")
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_list_is_tagged_as_list_items_with_a_body(rendered, name):
+    for items in pdfcheck.list_items(rendered[name]):
+        assert items
+        assert all(item in {("/LBody",), ("/Lbl", "/LBody")} for item in items), items
+
+
+def test_acknowledgement_lists_print_their_bullets_and_numbers_as_tagged_lists(rendered):
+    pdf = rendered["acknowledgement"]
+    assert [len(items) for items in pdfcheck.list_items(pdf)] == [3, 3]
+    lines = [line.strip() for line in pdfcheck.text(pdf).splitlines()]
+    assert sum(line.startswith("• ") for line in lines) == 3
+    for number in (1, 2, 3):
+        assert sum(line.startswith(f"{number}. We ") for line in lines) == 1
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)
