@@ -107,7 +107,10 @@ DEFAULTS: dict[str, object] = {
     # retention (R-AUD-3) with room to spare, and keeps every export bounded.
     "AUDIT_MAX_RANGE_DAYS": 2557,
     # --- Flask ---
-    "WTF_CSRF_TIME_LIMIT": 3600,
+    # A form's token lives as long as the session it belongs to (sign-in and sign-out replace
+    # it; sessions have their own idle and absolute limits), so a page kept open while working
+    # never fails to save for a stale token alone.
+    "WTF_CSRF_TIME_LIMIT": None,
     "MAX_CONTENT_LENGTH": 210 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

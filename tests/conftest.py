@@ -121,10 +121,17 @@ def runner(app):
 
 @pytest.fixture
 def db(app):
-    """The app's database session inside an app context (commit it yourself in setup)."""
+    """The app's database session inside an app context (commit it yourself in setup).
+
+    It reads as a snapshot, as a page does (portal.core.db): a test that only looks, or
+    reloads a row after a request, must not hold SQLite's write lock, or the next request, or
+    ``auth``'s own unit of work, would wait for it in vain. Its first write takes the lock."""
+    from flask import g
+
     from portal.core.db import get_session
 
     with app.app_context():
+        g.db_read_first = True
         yield get_session()
 
 

@@ -33,7 +33,13 @@ from portal.accounts.permissions import (
     staff_required,
     token_required,
 )
-from portal.accounts.sessions import Principal, current_actor, safe_next, start_session
+from portal.accounts.sessions import (
+    Principal,
+    current_actor,
+    safe_next,
+    session_check_response,
+    start_session,
+)
 from portal.core.actor import Actor
 from portal.core.db import get_session, utcnow
 from portal.extensions import limiter
@@ -191,6 +197,12 @@ def reauthenticate():
             return _locked_out(result)
         form.password.errors.append(_step_message(result) or _("That password is not right."))
     return _page("accounts/reauthenticate.html", form, next_url=next_url)
+
+
+@staff_required()
+def session_check():
+    """For a page left open past the idle limit: is the same person signed in again?"""
+    return session_check_response()
 
 
 @staff_required()

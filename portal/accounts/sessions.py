@@ -6,14 +6,17 @@ the session's limits. A staff id can never load a requester (the kind is part of
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, request
+from flask import current_app, flash, jsonify, request
 from flask import session as flask_session
 from flask_babel import gettext
 from flask_login import LoginManager, current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -65,6 +68,15 @@ class Principal:
         idle, _absolute = _limits(self.kind)
         remaining = (idle - (utcnow() - self.auth_session.last_seen_at)).total_seconds()
         return max(0, math.ceil(remaining)) + 1
+
+    def owner_tag(self) -> str:
+        """An opaque tag naming this person (not this session) for the page's own script.
+
+        A page left open past the idle limit may carry on once the same person has signed in
+        again in another tab (see session_check_response); never as someone else."""
+        key = current_app.config["SECRET_KEY"].encode("utf-8")
+        message = f"session-owner:{self.kind}:{self.user.id}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
 
     def recently_reauthenticated(self) -> bool:
         """Whether the password was re-entered within STAFF_REAUTH_MINUTES."""
@@ -218,3 +230,13 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def session_check_response():
+    """JSON for a page left open: who is signed in now, a fresh form token, the idle clock.
+
+    After an idle sign-out the page keeps what was typed; once the person has signed in again
+    in another tab, the page asks here and, if it is the same person, swaps in the new form
+    token (the old one ended with the old session) so what was typed can be sent."""
+    return jsonify(owner=current_user.owner_tag(), csrf_token=generate_csrf(),
+                   idle_seconds=current_user.idle_seconds_left())

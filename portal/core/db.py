@@ -132,10 +132,6 @@ def init_app(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint)
         g.db_read_first = request.method in _READ_METHODS or getattr(view, "read_mostly", False)
 
-    @app.teardown_request
-    def _forget_transaction_mode(_exc) -> None:
-        g.pop("db_read_first", None)
-
     @app.teardown_appcontext
     def _close_session(_exc) -> None:
         session = g.pop("db_session", None)

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from portal.accounts.permissions import public, requester_required, token_required
-from portal.accounts.sessions import current_actor, start_session
+from portal.accounts.sessions import current_actor, session_check_response, start_session
 from portal.audit.chain import append_event
 from portal.core.db import get_session, utcnow
 from portal.extensions import limiter
@@ -89,6 +89,12 @@ def magic_link(token: str):
 
     return _emailed_link_page(token, operations.SIGN_IN, "identity/magic_link.html",
                               sign_in_requester)
+
+
+@requester_required
+def session_check():
+    """For a page left open past the idle limit: is the same person signed in again?"""
+    return session_check_response()
 
 
 @requester_required

@@ -32,6 +32,7 @@ ROUTES = {
     "accounts.setup": Route(EVERYONE, kwargs=lambda s: {"token": s.extra["setup_token"]}),
     # Any fully signed-in member of staff may keep their own session alive (WCAG 2.2.1).
     "accounts.keep_alive": Route(STAFF),
+    "accounts.session_check": Route(STAFF),
     "accounts.staff_list": Route(ADMIN),
     "accounts.staff_new": Route(ADMIN),
     "accounts.staff_edit": Route(ADMIN, kwargs=_target),

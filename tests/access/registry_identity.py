@@ -21,6 +21,7 @@ ROUTES = {
     "identity.lost_email": Route(EVERYONE),
     # Each requester keeps only their own session alive, so a stranger is no stranger here.
     "identity.keep_alive": Route(REQUESTERS),
+    "identity.session_check": Route(REQUESTERS),
     # POST only, harmless for anyone; not posted here, as signing out would end the
     # principal's session for the rest of the walk (GET answers 405, which is not a refusal).
     "identity.sign_out": Route(EVERYONE, methods=("GET",)),

@@ -104,3 +104,52 @@ class TestCsrf:
         token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
         response = client.post("/staff/keep-alive", headers={"X-CSRFToken": token})
         assert response.status_code == 204
+
+
+class TestPageLeftOpen:
+    """After an idle sign-out the page keeps what was typed; once the same person has signed
+    in again (in another tab) it asks who is signed in and takes the new session's form token."""
+
+    @pytest.fixture
+    def app_config(self, app_config):
+        app_config.update(WTF_CSRF_ENABLED=True)
+        return app_config
+
+    def _owner_on_page(self, client) -> str:
+        page = client.get("/staff/reauthenticate").get_data(as_text=True)
+        return re.search(r'data-session-owner="([0-9a-f]+)"', page).group(1)
+
+    def test_the_same_person_signed_in_again_gets_a_token_that_sends_the_old_page(
+            self, client, auth, db, clerk):
+        auth.staff(clerk[0].id)
+        owner = self._owner_on_page(client)
+        old_token = re.search(r'name="csrf-token" content="([^"]+)"',
+                              client.get("/staff/reauthenticate").get_data(as_text=True)).group(1)
+        _go_idle(db, _session_row(db, staff_id=clerk[0].id), 16)
+        assert client.get("/staff/session-check").status_code == 302  # timed out
+        auth.sign_out()  # signing in again starts a new cookie session, as the sign-in page does
+        auth.staff(clerk[0].id)  # ... in another tab
+
+        answer = client.get("/staff/session-check")
+        assert answer.status_code == 200
+        data = answer.get_json()
+        assert data["owner"] == owner
+        assert 0 < data["idle_seconds"] <= 15 * 60 + 1
+        assert client.post("/staff/keep-alive", headers={"X-CSRFToken": old_token}
+                           ).status_code == 400  # the old session's token ended with it
+        assert client.post("/staff/keep-alive", headers={"X-CSRFToken": data["csrf_token"]}
+                           ).status_code == 204
+
+    def test_someone_else_is_told_apart(self, client, auth, db, clerk, admin):
+        auth.staff(clerk[0].id)
+        owner = self._owner_on_page(client)
+        auth.staff(admin[0].id)
+        assert client.get("/staff/session-check").get_json()["owner"] != owner
+
+    def test_nobody_signed_in_gets_no_token(self, client):
+        for url, sign_in_path in (("/staff/session-check", "/staff/sign-in"),
+                                  ("/session-check", "/sign-in")):
+            response = client.get(url)
+            assert response.status_code == 302
+            assert response.headers["Location"].startswith(sign_in_path)
+            assert b"csrf" not in response.data

@@ -32,6 +32,8 @@ _VOLATILE = [
     (re.compile(r'name="csrf-token" content="[^"]+"'), 'name="csrf-token" content="<CSRF>"'),
     # Seconds until the idle sign-out depend on when each page was fetched, not on the roster.
     (re.compile(r'data-idle-seconds="\d+"'), 'data-idle-seconds="<SECONDS>"'),
+    # Names the signed-in person (two different requesters here), never the roster's answer.
+    (re.compile(r'data-session-owner="[0-9a-f]+"'), 'data-session-owner="<OWNER>"'),
     (re.compile(r"CPP-\d{4}-\d{5}"), "<REFERENCE>"),
     (re.compile(r"[A-Za-z0-9_-]{43}"), "<TOKEN>"),
     (re.compile(r"/my-requests/\d+"), "/my-requests/<ID>"),

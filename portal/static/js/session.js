@@ -19,8 +19,13 @@
     var text = document.getElementById("session-warning-text");
     var stay = box.querySelector(".session-stay");
     var signIn = box.querySelector(".session-sign-in");
+    var carryOn = box.querySelector(".session-continue");
+    var result = box.querySelector(".session-continue-result");
+    var checkUrl = body.getAttribute("data-session-check-url");
+    var owner = body.getAttribute("data-session-owner");
     var timers = [];
     var deadline = 0;
+    var ended = false;
     var returnFocusTo = null;
 
     function clockTime(ms) {
@@ -52,13 +57,34 @@
 
     function signedOut() {
       timers.forEach(clearTimeout);
-      // The form is left as it is, so what was typed can still be copied.
+      if (!ended) { returnFocusTo = returnFocusTo || document.activeElement; }
+      ended = true;
+      // The form is left as it is: once the same person has signed in again in another tab,
+      // "Continue here" brings this page back to life and what was typed can be sent.
       box.setAttribute("aria-labelledby", "session-ended-title");
       box.setAttribute("aria-describedby", "session-ended-text");
       warningPart.hidden = true;
       endedPart.hidden = false;
       box.hidden = false;
       signIn.focus();
+    }
+
+    function say(key) {
+      result.textContent = key ? result.getAttribute("data-" + key) : "";
+    }
+
+    function resumed(data) {
+      // The old session's form token ended with it; the new session's goes into every form.
+      token.setAttribute("content", data.csrf_token);
+      document.querySelectorAll('input[name="csrf_token"]').forEach(function (input) {
+        input.value = data.csrf_token;
+      });
+      idleSeconds = Number(data.idle_seconds) || idleSeconds;
+      ended = false;
+      say("");
+      box.setAttribute("aria-labelledby", "session-warning-title");
+      box.setAttribute("aria-describedby", "session-warning-text");
+      stayed();
     }
 
     function stayed() {
@@ -85,6 +111,39 @@
         stay.focus();
       });
     });
+
+    if (carryOn && checkUrl) {
+      carryOn.addEventListener("click", function () {
+        carryOn.disabled = true;
+        say("");
+        fetch(checkUrl, {
+          credentials: "same-origin",
+          redirect: "manual",
+          headers: { "Accept": "application/json" }
+        }).then(function (response) {
+          // A redirect (to sign in) or a refusal: nobody is signed in in this browser yet.
+          if (response.status !== 200) { return null; }
+          return response.json();
+        }).then(function (data) {
+          if (!data) { say("not-yet"); return; }
+          if (data.owner !== owner) { say("someone-else"); return; }
+          resumed(data);
+        }).catch(function () {
+          say("failed");
+        }).then(function () {
+          carryOn.disabled = false;
+        });
+      });
+    }
+
+    // A form sent after the limit would be refused and what was typed lost: keep the page
+    // as it is instead and say what to do. (The server checks regardless of this script.)
+    document.addEventListener("submit", function (event) {
+      if (ended || Date.now() >= deadline) {
+        event.preventDefault();
+        signedOut();
+      }
+    }, true);
 
     schedule();
   });
