@@ -123,3 +123,37 @@ def pdf_ua_marking(data: bytes) -> tuple[bool, bool, str]:
         xmp = root.Metadata.read_bytes().decode("utf-8") if "/Metadata" in root else ""
         match = re.search(r"pdfuaid:part(?:>|=\")\s*(\d+)", xmp)
         return "/StructTreeRoot" in root, marked, match.group(1) if match else ""
+
+
+def list_items(data: bytes) -> list[list[tuple[str, ...]]]:
+    """Every list (/L) in the structure tree: for each, the tags of each child's children.
+
+    A list tagged for PDF/UA gives [("/LBody",), ...] or [("/Lbl", "/LBody"), ...]; a child
+    that is not an /LI shows as ("not LI: /S",).
+    """
+    found: list[list[tuple[str, ...]]] = []
+
+    def kids(element) -> list:
+        children = element.get("/K")
+        if children is None:
+            return []
+        children = list(children) if isinstance(children, pikepdf.Array) else [children]
+        return [c for c in children if isinstance(c, pikepdf.Dictionary) and "/S" in c]
+
+    def walk(element) -> None:
+        if str(element.get("/S")) == "/L":
+            found.append(
+                [
+                    tuple(str(c.S) for c in kids(item))
+                    if str(item.S) == "/LI"
+                    else (f"not LI: {item.S}",)
+                    for item in kids(element)
+                ]
+            )
+        for child in kids(element):
+            walk(child)
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for top in kids(pdf.Root.StructTreeRoot):
+            walk(top)
+    return found
