@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import Base, UTCDateTime, utcnow
@@ -68,15 +68,27 @@ class Admission(Base):
     patient: Mapped[RosterPatient] = relationship(back_populates="admissions")
 
 
+# Blocking keys are only ever compared for equality: PostgreSQL's "C" collation compares bytes,
+# where the database's locale collation would cost a library call per comparison (indexing).
+BLOCKING_KEY = String(80).with_variant(String(80, collation="C"), "postgresql")
+
+
 class RosterBlockingKey(Base):
-    """A blocking key of a patient, so a roster match scores only a few candidates."""
+    """The blocking keys of one pair of a patient's name initials (portal.rules.roster_match).
+
+    One row per pair of given-name and surname sound initials, holding that pair's three keys
+    (with the year and month, the month and day, and the year and day of birth), each indexed
+    on its own; the fourth kind, the exact date of birth, is the patient's indexed ``dob``.
+    A few dense rows per patient keep the roster import's writes small. Clustered by patient
+    (WITHOUT ROWID on SQLite), so the rows of a patient sit together and an import appends.
+    """
 
     __tablename__ = "roster_blocking_key"
-    __table_args__ = (Index("ix_roster_blocking_key_key_patient", "key", "patient_id"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(
-        ForeignKey("roster_patient.id", ondelete="CASCADE"), index=True
+        ForeignKey("roster_patient.id", ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(80))
-
+    year_month_key: Mapped[str] = mapped_column(BLOCKING_KEY, primary_key=True, index=True)
+    month_day_key: Mapped[str] = mapped_column(BLOCKING_KEY, index=True)
+    year_day_key: Mapped[str] = mapped_column(BLOCKING_KEY, index=True)

@@ -25,7 +25,10 @@ is refused whole.
 
 Writes go in batches of plain rows (COPY on PostgreSQL, executemany on SQLite; never one ORM
 object at a time), so 100,000 patients import in seconds; the whole import is one
-transaction, committed by the caller. benchmarks/bench_roster_import.py measures it.
+transaction, committed by the caller. An import of at least LARGE_IMPORT patients that is a
+good part of the roster drops the indexes (and on PostgreSQL the foreign keys) of admissions,
+other names and blocking keys, and rebuilds them before it ends, inside that transaction (see
+_BulkWriter.indexes_rebuilt). benchmarks/bench_roster_import.py measures it.
 """
 
 from __future__ import annotations
@@ -35,15 +38,18 @@ import csv
 import functools
 import gc
 import hashlib
+import io
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from operator import itemgetter
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from flask import current_app
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Table, delete, func, or_, select, text, union
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from portal.audit.chain import append_event
 from portal.core.actor import SYSTEM, Actor
@@ -73,8 +79,11 @@ LIMITS = {"mrn": 40, "legal_first_name": 120, "legal_last_name": 120, "program":
 OTHER_NAME_LIMIT = 240
 EARLIEST = date(1900, 1, 1)
 BATCH = 5000
+# From this many patients, and a quarter of the roster, an import rebuilds the indexes.
+LARGE_IMPORT = 10_000
 MAX_ERRORS_KEPT = 1000
-PROGRESS_BYTES = 1 << 20
+T = TypeVar("T")
+BLOCK_BYTES = 1 << 20  # read, decode and report progress a megabyte at a time
 
 
 class RosterFileRefused(Exception):
@@ -160,15 +169,55 @@ def _without_cyclic_gc(function):
 def _decoded_lines(
     stream: BinaryIO, digest, on_bytes: Callable[[int], None] | None
 ) -> Iterator[str]:
-    """Decode the file line by line so a non-UTF-8 byte is reported with its line number."""
-    unreported = 0
-    for number, raw in enumerate(stream, start=1):
-        digest.update(raw)
-        unreported += len(raw)
-        # A progress bar redrawn per line costs more than checking the line.
-        if on_bytes and unreported >= PROGRESS_BYTES:
-            on_bytes(unreported)
-            unreported = 0
+    """The file's lines as text (each with its "\\n"), as reading it line by line gives them.
+
+    Decoded a block of whole lines at a time: one decode and one line split in C per block
+    cost far less than a decode per line. A block with a byte that is not UTF-8, or a NUL, is
+    read again line by line, so its good lines come first and the bad one is reported with its
+    number, exactly where a line-by-line reading would have stopped.
+    """
+    return itertools.chain.from_iterable(_decoded_blocks(stream, digest, on_bytes))
+
+
+def _decoded_blocks(
+    stream: BinaryIO, digest, on_bytes: Callable[[int], None] | None
+) -> Iterator[Iterable[str]]:
+    lines_before = 0
+    pending: list[bytes] = []  # the start of a line that continues in the next block
+    while True:
+        block = stream.read(BLOCK_BYTES)
+        if block:
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                pending.append(block)
+                continue
+            data = b"".join((*pending, block[:cut]))
+            pending = [block[cut:]]
+        else:
+            data = b"".join(pending)
+            pending = []
+            if not data:
+                return
+        digest.update(data)
+        if on_bytes:
+            on_bytes(len(data))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and not lines_before:
+            text = text.removeprefix("\ufeff")
+        if text is None or "\x00" in text:
+            yield _checked_lines(data, lines_before)
+        else:
+            # newline="\n" splits on "\n" only, as iterating the binary file does.
+            yield io.StringIO(text, newline="\n")
+        lines_before += data.count(b"\n")
+
+
+def _checked_lines(data: bytes, lines_before: int) -> Iterator[str]:
+    """Decode a block line by line; refuse the file at its first line that is not UTF-8."""
+    for number, raw in enumerate(io.BytesIO(data), start=lines_before + 1):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -184,8 +233,6 @@ def _decoded_lines(
                 "(it may be UTF-16). Save it as \"CSV UTF-8\" and try again."
             ])
         yield text
-    if on_bytes and unreported:
-        on_bytes(unreported)
 
 
 def _parse_date(text: str) -> date | None:
@@ -198,62 +245,77 @@ def _parse_date(text: str) -> date | None:
         return None
 
 
-def _check_row(values: dict[str, str], today: date) -> tuple[list[str], dict]:
-    """Problems with one row, and its parsed values."""
+def _known_date(text: str, dates: dict[str, date]) -> date | None:
+    """`_parse_date`, remembering valid dates: a roster repeats its dates many times."""
+    parsed = _parse_date(text)
+    if parsed is not None:
+        dates[text] = parsed
+    return parsed
+
+
+# (column, position in COLUMNS, limit) of the columns with a length limit.
+_LIMITED = tuple((name, COLUMNS.index(name), limit) for name, limit in LIMITS.items())
+_SHORTEST_LIMIT = min(LIMITS.values())
+
+
+def _check_row(
+    values: tuple[str, ...], today: date, dates: dict[str, date]
+) -> tuple[list[str], tuple]:
+    """Problems with one row (its stripped cells in COLUMNS order), and its parsed values:
+    (other names, dob, ssn_last4, chart_survived, admitted_on, discharged_on)."""
+    (mrn, first, last, other_text, dob_text, ssn, admitted_text, discharged_text, program,
+     _location, survived_text) = values
     problems: list[str] = []
-    parsed: dict = {}
-    for name in REQUIRED_COLUMNS:
-        if not values[name]:
-            problems.append(f"{name} is empty")
-    for name, limit in LIMITS.items():
-        if len(values[name]) > limit:
-            problems.append(f"{name} is longer than {limit} characters")
-    others = tuple(n.strip() for n in values["other_names"].split(";") if n.strip())
-    if any(len(n) > OTHER_NAME_LIMIT for n in others):
-        problems.append(f"an other name is longer than {OTHER_NAME_LIMIT} characters")
-    parsed["other_names"] = others
+    if not (mrn and first and last and dob_text):
+        for name, value in zip(REQUIRED_COLUMNS, (mrn, first, last, dob_text), strict=True):
+            if not value:
+                problems.append(f"{name} is empty")
+    if max(map(len, values)) > _SHORTEST_LIMIT:
+        for name, index, limit in _LIMITED:
+            if len(values[index]) > limit:
+                problems.append(f"{name} is longer than {limit} characters")
+    others: tuple[str, ...] = ()
+    if other_text:
+        others = tuple(n.strip() for n in other_text.split(";") if n.strip())
+        if any(len(n) > OTHER_NAME_LIMIT for n in others):
+            problems.append(f"an other name is longer than {OTHER_NAME_LIMIT} characters")
     dob = None
-    if values["dob"]:
-        dob = _parse_date(values["dob"])
+    if dob_text:
+        dob = dates.get(dob_text) or _known_date(dob_text, dates)
         if dob is None:
-            problems.append(f"dob '{values['dob']}' is not a real date in the form YYYY-MM-DD")
+            problems.append(f"dob '{dob_text}' is not a real date in the form YYYY-MM-DD")
         elif not EARLIEST <= dob <= today:
             problems.append(f"dob {dob.isoformat()} is not a possible date of birth")
-    parsed["dob"] = dob
-    ssn = values["ssn_last4"]
     if ssn and not (len(ssn) == 4 and ssn.isascii() and ssn.isdigit()):
         problems.append("ssn_last4 must be exactly 4 digits, or empty")
-    parsed["ssn_last4"] = ssn or None
-    survived = values["chart_survived"].casefold() or "unknown"
+    survived = survived_text.casefold() or "unknown"
     if survived not in CHART_SURVIVED:
         problems.append("chart_survived must be one of yes, partial, no, unknown")
-    parsed["chart_survived"] = survived
 
     admitted = discharged = None
-    if values["admitted_on"]:
-        admitted = _parse_date(values["admitted_on"])
+    if admitted_text:
+        admitted = dates.get(admitted_text) or _known_date(admitted_text, dates)
         if admitted is None:
             problems.append(
-                f"admitted_on '{values['admitted_on']}' is not a real date in the form YYYY-MM-DD"
+                f"admitted_on '{admitted_text}' is not a real date in the form YYYY-MM-DD"
             )
-    if values["discharged_on"]:
-        discharged = _parse_date(values["discharged_on"])
+    if discharged_text:
+        discharged = dates.get(discharged_text) or _known_date(discharged_text, dates)
         if discharged is None:
-            problems.append(f"discharged_on '{values['discharged_on']}' is not a real date in "
+            problems.append(f"discharged_on '{discharged_text}' is not a real date in "
                             "the form YYYY-MM-DD")
-    if not values["admitted_on"] and (values["discharged_on"] or values["program"]):
+    if not admitted_text and (discharged_text or program):
         problems.append("admitted_on is empty but the row has a discharge date or program")
-    if admitted and not values["program"]:
-        problems.append("program is empty on a row with an admission")
-    if admitted and dob and admitted < dob:
-        problems.append("admitted_on is before the date of birth")
-    if admitted and admitted > today:
-        problems.append("admitted_on is in the future")
-    if admitted and discharged and discharged < admitted:
-        problems.append("discharged_on is before admitted_on")
-    parsed["admitted_on"] = admitted
-    parsed["discharged_on"] = discharged
-    return problems, parsed
+    if admitted:
+        if not program:
+            problems.append("program is empty on a row with an admission")
+        if dob and admitted < dob:
+            problems.append("admitted_on is before the date of birth")
+        if admitted > today:
+            problems.append("admitted_on is in the future")
+        if discharged and discharged < admitted:
+            problems.append("discharged_on is before admitted_on")
+    return problems, (others, dob, ssn or None, survived, admitted, discharged)
 
 
 @_without_cyclic_gc
@@ -290,6 +352,8 @@ def parse_roster(
 
     result = ParsedRoster(patients={}, errors=[], rows=0, sha256="")
     invalid_lines: set[int] = set()
+    dates: dict[str, date] = {}
+    strip = str.strip
 
     def problem(line: int, text: str) -> None:
         result.error_count += 1
@@ -299,15 +363,21 @@ def parse_roster(
 
     try:
         for row in reader:
-            line = reader.line_num
-            if not "".join(row).strip():  # a blank line, or only separators
+            if len(row) == width:
+                values = tuple(map(strip, cells(row)))
+                # A row with an MRN is not blank; otherwise look at every cell.
+                if not values[0] and not "".join(row).strip():
+                    continue
+            elif not "".join(row).strip():  # a blank line, or only separators
                 continue
+            else:
+                values = None
             result.rows += 1
-            if len(row) != width:
+            line = reader.line_num
+            if values is None:
                 problem(line, f"expected {width} fields, found {len(row)}")
                 continue
-            values = {name: cell.strip() for name, cell in zip(COLUMNS, cells(row), strict=True)}
-            problems, parsed = _check_row(values, today)
+            problems, parsed = _check_row(values, today, dates)
             if problems:
                 for text in problems:
                     problem(line, text)
@@ -321,39 +391,36 @@ def parse_roster(
     return result
 
 
-def _add_row(result: ParsedRoster, line: int, values: dict, parsed: dict, problem) -> None:
-    mrn = values["mrn"]
+def _add_row(result: ParsedRoster, line: int, values: tuple[str, ...], parsed: tuple,
+             problem) -> None:
+    mrn, first, last = values[0], values[1], values[2]
+    others, dob, ssn, survived, admitted, discharged = parsed
+    location = values[9] or None
     patient = result.patients.get(mrn)
-    fields = (values["legal_first_name"], values["legal_last_name"], parsed["other_names"],
-              parsed["dob"], parsed["ssn_last4"], values["chart_location"] or None,
-              parsed["chart_survived"])
     if patient is None:
-        patient = ParsedPatient(
-            line=line, mrn=mrn, first=fields[0], last=fields[1], other_names=fields[2],
-            dob=fields[3], ssn_last4=fields[4], chart_location=fields[5],
-            chart_survived=fields[6], admissions=[],
-        )
+        # Positional: ParsedPatient's field order (cheaper than keywords, once per patient).
+        patient = ParsedPatient(line, mrn, first, last, others, dob, ssn, location, survived, [])
         result.patients[mrn] = patient
     else:
         known = (patient.first, patient.last, patient.other_names, patient.dob,
                  patient.ssn_last4, patient.chart_location, patient.chart_survived)
-        differing = [FIELD_LABELS[name] for name, a, b in zip(PATIENT_FIELDS, known, fields,
-                                                              strict=True) if a != b]
-        if differing:
+        fields = (first, last, others, dob, ssn, location, survived)
+        if known != fields:
+            differing = [FIELD_LABELS[name] for name, a, b in zip(PATIENT_FIELDS, known, fields,
+                                                                  strict=True) if a != b]
             patient.invalid = True
             problem(line, f"MRN {mrn} appears on line {patient.line} with a different "
                           + ", ".join(differing))
             return
-    admitted = parsed["admitted_on"]
     if admitted is None:
         return
-    earlier = next((a[3] for a in patient.admissions if a[0] == admitted), None)
-    if earlier is not None:
-        patient.invalid = True
-        problem(line, f"MRN {mrn} has the admission of {admitted.isoformat()} twice "
-                      f"(also line {earlier})")
-        return
-    patient.admissions.append((admitted, parsed["discharged_on"], values["program"], line))
+    for earlier in patient.admissions:
+        if earlier[0] == admitted:
+            patient.invalid = True
+            problem(line, f"MRN {mrn} has the admission of {admitted.isoformat()} twice "
+                          f"(also line {earlier[3]})")
+            return
+    patient.admissions.append((admitted, discharged, values[8], line))
 
 
 # --- Writing ----------------------------------------------------------------------------
@@ -370,9 +437,9 @@ class _BulkWriter:
     Rows arrive as tuples of ints, strings (dates as ISO text) and None, which both databases
     take as they are: PostgreSQL through COPY (its fastest path), SQLite through one
     executemany per table and batch. Both skip the ORM and SQLAlchemy's per-row parameter
-    handling, which cost more than the database itself. New patient ids are reserved up front
-    (a sequence range on PostgreSQL; on SQLite the write lock taken by BEGIN IMMEDIATE is held,
-    so max(id) + 1 onwards is ours).
+    handling, which cost more than the database itself. New patient ids are reserved up
+    front (a sequence range on PostgreSQL; on SQLite the write lock taken by BEGIN IMMEDIATE
+    is held, so max(id) + 1 onwards is ours).
     """
 
     def __init__(self, session: Session):
@@ -382,7 +449,7 @@ class _BulkWriter:
         self.raw = self.connection.connection.driver_connection
         self._cache_size = None
         if self.dialect == "sqlite":
-            # A roster's key index outgrows SQLite's default 2 MB page cache and thrashes.
+            # A roster's key indexes outgrow SQLite's default 2 MB page cache and thrash.
             self._cache_size = self.raw.execute("PRAGMA cache_size").fetchone()[0]
             self.raw.execute("PRAGMA cache_size=-32768")
 
@@ -399,14 +466,17 @@ class _BulkWriter:
         return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
     def reserve_ids(self, table: str, count: int) -> list[int]:
+        if not count:
+            return []
         if self.dialect == "postgresql":
             with self.raw.cursor() as cursor:
                 # The sequence is looked up once, not once per id (a catalog query each time).
                 cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,))
                 sequence = cursor.fetchone()[0]
-                cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                               (sequence, count))
-                return [row[0] for row in cursor]
+                # One array, not a row per id.
+                cursor.execute("SELECT array_agg(nextval(%s::regclass)) "
+                               "FROM generate_series(1, %s)", (sequence, count))
+                return cursor.fetchone()[0]
         start = (self.session.scalar(text(f"SELECT max(id) FROM {table}")) or 0) + 1  # noqa: S608
         return list(range(start, start + count))
 
@@ -431,9 +501,15 @@ class _BulkWriter:
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE id = {mark}", rows)  # noqa: S608
 
-    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple],
+               meanwhile: Callable[[], T] | None = None) -> T | None:
+        """Insert rows; then run ``meanwhile`` (if given) and return what it returns.
+
+        On PostgreSQL ``meanwhile`` runs once the rows are sent and before the COPY ends, so
+        Python prepares the next rows while the server is still storing these.
+        """
         if not rows:
-            return
+            return meanwhile() if meanwhile else None
         names = ", ".join(columns)
         if self.dialect == "postgresql":
             with self.raw.cursor() as cursor, cursor.copy(
@@ -441,9 +517,36 @@ class _BulkWriter:
             ) as copy:
                 for row in rows:
                     copy.write_row(row)
-            return
+                return meanwhile() if meanwhile else None
         marks = ", ".join("?" for _ in columns)
         self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+        return meanwhile() if meanwhile else None
+
+    @contextlib.contextmanager
+    def indexes_rebuilt(self, tables: Iterable[Table]) -> Iterator[None]:
+        """Drop the tables' secondary indexes (and, on PostgreSQL, foreign keys), then rebuild.
+
+        For an import that writes a large part of the roster: building an index from all of
+        its rows at once (a sort) costs a fraction of updating it row by row, and PostgreSQL
+        checks a re-added foreign key with one join instead of a lookup per row. Everything
+        happens inside the import's transaction: a failed import rolls the drops back too.
+        Meanwhile PostgreSQL holds an exclusive lock on these tables, so a roster match waits
+        for the import to commit; SQLite allows one writer anyway and its readers keep their
+        snapshot.
+        """
+        tables = list(tables)
+        indexes = [index for table in tables for index in table.indexes]
+        foreign_keys = [] if self.dialect != "postgresql" else [
+            constraint for table in tables for constraint in table.foreign_key_constraints]
+        for constraint in foreign_keys:
+            self.connection.execute(DropConstraint(constraint))
+        for index in indexes:
+            self.connection.execute(DropIndex(index))
+        yield
+        for index in indexes:
+            self.connection.execute(CreateIndex(index))
+        for constraint in foreign_keys:
+            self.connection.execute(AddConstraint(constraint))
 
 
 PATIENT_COLUMNS = ("id", "mrn", "legal_first_name", "legal_last_name", "dob", "ssn_last4",
@@ -451,13 +554,27 @@ PATIENT_COLUMNS = ("id", "mrn", "legal_first_name", "legal_last_name", "dob", "s
 # What a re-import replaces on a patient it already knows (by MRN).
 UPDATED_COLUMNS = ("mrn", "legal_first_name", "legal_last_name", "dob", "ssn_last4",
                    "chart_location", "chart_survived", "updated_at")
+ADMISSION_COLUMNS = ("patient_id", "admitted_on", "discharged_on", "program")
+KEY_COLUMNS = ("patient_id", "year_month_key", "month_day_key", "year_day_key")
+# The tables a large import fills with its indexes (and foreign keys) rebuilt afterwards.
+REBUILT_TABLES = (RosterBlockingKey.__table__, Admission.__table__, RosterName.__table__)
 
 
-def _existing_ids(session: Session, patients: list[ParsedPatient]) -> dict[str, int]:
-    """Ids of the file's MRNs already on the roster, read in one pass over the roster."""
+def _existing_ids(session: Session, patients: list[ParsedPatient]) -> tuple[dict[str, int], int]:
+    """Ids of the file's MRNs already on the roster, and the roster's size (one pass)."""
     wanted = {p.mrn for p in patients}
-    rows = session.execute(select(RosterPatient.mrn, RosterPatient.id))
-    return {mrn: patient_id for mrn, patient_id in rows if mrn in wanted}
+    found: dict[str, int] = {}
+    size = 0
+    for mrn, patient_id in session.execute(select(RosterPatient.mrn, RosterPatient.id)):
+        size += 1
+        if mrn in wanted:
+            found[mrn] = patient_id
+    return found, size
+
+
+def _is_large(patients: int, roster_after: int) -> bool:
+    """Whether rebuilding the indexes beats updating them: a big import, a big share of all."""
+    return patients >= LARGE_IMPORT and patients * 4 >= roster_after
 
 
 @_without_cyclic_gc
@@ -469,50 +586,53 @@ def write_roster(
 
     With ``skip_invalid`` the invalid rows (and patients with disagreeing rows) are left out
     and the rest is written. ``on_patients`` is called with each batch's size (progress).
-    Flushes and audits; the caller commits.
+    Flushes and audits; the caller commits (or rolls back if this raises).
     """
     if parsed.error_count and not skip_invalid:
         return ImportResult(imported=False, errors=parsed.errors, error_count=parsed.error_count,
                             skipped_rows=parsed.skipped_rows)
     session.flush()
+    take_write_lock(session)  # reserved ids and the MRNs read below must hold until the commit
     patients = parsed.valid_patients
-    existing = _existing_ids(session, patients)
+    existing, roster_size = _existing_ids(session, patients)
     writer = _BulkWriter(session)
-    replaced = [existing[p.mrn] for p in patients if p.mrn in existing]
-    if replaced:
-        # Re-imported patients get the file's admissions, other names and keys (see above).
-        for table in ("admission", "roster_name", "roster_blocking_key"):
-            writer.delete_children(table, replaced)
+    new_ids = iter(writer.reserve_ids("roster_patient", len(patients) - len(existing)))
+    # Each patient's id, in the order of `patients`: the roster's, or a new one.
+    patient_ids = [existing.get(p.mrn) or next(new_ids) for p in patients]
+    large = _is_large(len(patients), roster_size + len(patients) - len(existing))
     now = utcnow()
     stamp = writer.timestamp(now)
-    created = updated = admissions = 0
-    for chunk in _batches(patients, BATCH):
-        new = [p for p in chunk if p.mrn not in existing]
-        old = [p for p in chunk if p.mrn in existing]
-        ids: dict[str, int] = {}
-        if new:
-            reserved = writer.reserve_ids("roster_patient", len(new))
-            writer.insert("roster_patient", PATIENT_COLUMNS, [
-                (patient_id, p.mrn, p.first, p.last, p.dob.isoformat(), p.ssn_last4,
-                 p.chart_location, p.chart_survived, stamp, stamp)
-                for patient_id, p in zip(reserved, new, strict=True)
-            ])
-            ids.update(zip((p.mrn for p in new), reserved, strict=True))
-            created += len(new)
-        if old:
-            writer.update_by_id("roster_patient", UPDATED_COLUMNS, [
-                (p.mrn, p.first, p.last, p.dob.isoformat(), p.ssn_last4, p.chart_location,
-                 p.chart_survived, stamp, existing[p.mrn])
-                for p in old
-            ])
-            ids.update((p.mrn, existing[p.mrn]) for p in old)
-            updated += len(old)
-        admissions += _insert_children(writer, chunk, ids)
-        if on_patients:
-            on_patients(len(chunk))
-    writer.close()
+    admissions = 0
+    try:
+        if existing:
+            # Re-imported patients get the file's admissions, other names and keys. Deleted
+            # before any index is dropped: SQLite finds a patient's rows through them.
+            for table in ("admission", "roster_name", "roster_blocking_key"):
+                writer.delete_children(table, list(existing.values()))
+        with writer.indexes_rebuilt(REBUILT_TABLES) if large else contextlib.nullcontext():
+            for start in range(0, len(patients), BATCH):
+                chunk = patients[start:start + BATCH]
+                ids = patient_ids[start:start + BATCH]
+                children = writer.insert("roster_patient", PATIENT_COLUMNS, [
+                    (patient_id, p.mrn, p.first, p.last, p.dob.isoformat(), p.ssn_last4,
+                     p.chart_location, p.chart_survived, stamp, stamp)
+                    for patient_id, p in zip(ids, chunk, strict=True) if p.mrn not in existing
+                ], meanwhile=functools.partial(_child_rows, chunk, ids))
+                writer.update_by_id("roster_patient", UPDATED_COLUMNS, [
+                    (p.mrn, p.first, p.last, p.dob.isoformat(), p.ssn_last4, p.chart_location,
+                     p.chart_survived, stamp, existing[p.mrn])
+                    for p in chunk if p.mrn in existing
+                ])
+                for table, columns, rows in children:
+                    writer.insert(table, columns, rows)
+                admissions += len(children[0][2])
+                if on_patients:
+                    on_patients(len(chunk))
+    finally:
+        writer.close()
     # Rows written behind the ORM's back: nothing cached in this session may be trusted.
     session.expire_all()
+    created, updated = len(patients) - len(existing), len(existing)
     result = ImportResult(
         imported=True, created=created, updated=updated, admissions=admissions,
         skipped_rows=parsed.skipped_rows, errors=parsed.errors, error_count=parsed.error_count,
@@ -525,24 +645,28 @@ def write_roster(
     return result
 
 
-def _insert_children(writer: _BulkWriter, chunk: list[ParsedPatient], ids: dict[str, int]) -> int:
-    """Insert the admissions, other names and blocking keys of a batch of patients."""
-    admissions, names, keys = [], [], []
-    blocking_keys = roster_match.roster_blocking_keys
-    for patient in chunk:
-        patient_id = ids[patient.mrn]
-        for admitted, discharged, program, _line in patient.admissions:
-            admissions.append((patient_id, admitted.isoformat(),
-                               discharged.isoformat() if discharged else None, program))
-        for name in patient.other_names:
-            names.append((patient_id, name))
-        for key in blocking_keys(patient.first, patient.last, patient.other_names, patient.dob):
-            keys.append((patient_id, key))
-    writer.insert("admission", ("patient_id", "admitted_on", "discharged_on", "program"),
-                  admissions)
-    writer.insert("roster_name", ("patient_id", "full_name"), names)
-    writer.insert("roster_blocking_key", ("patient_id", "key"), keys)
-    return len(admissions)
+def _child_rows(
+    chunk: list[ParsedPatient], ids: list[int]
+) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
+    """(table, columns, rows) of the admissions, other names and blocking keys of a batch."""
+    pairs = list(zip(ids, chunk, strict=True))
+    key_rows = roster_match.roster_key_rows
+    return [
+        ("admission", ADMISSION_COLUMNS, [
+            (patient_id, admitted.isoformat(), discharged.isoformat() if discharged else None,
+             program)
+            for patient_id, patient in pairs
+            for admitted, discharged, program, _line in patient.admissions
+        ]),
+        ("roster_name", ("patient_id", "full_name"), [
+            (patient_id, name) for patient_id, patient in pairs for name in patient.other_names
+        ]),
+        ("roster_blocking_key", KEY_COLUMNS, [
+            (patient_id, *keys)
+            for patient_id, patient in pairs
+            for keys in key_rows(patient.first, patient.last, patient.other_names, patient.dob)
+        ]),
+    ]
 
 
 def import_roster(
@@ -636,21 +760,43 @@ def refresh_blocking_keys(session: Session, patients: Iterable[int | RosterPatie
     """Recompute the stored blocking keys of patients added or changed outside an import.
 
     The import keeps keys in step itself; anything else that writes roster patients (demo
-    data, a correction by hand) must call this, or the match cannot find those patients.
-    ``patients`` are ids or RosterPatient rows. Returns the number of keys stored.
+    data, a correction by hand) must call this, or the match finds those patients by their
+    date of birth only. ``patients`` are ids or RosterPatient rows. Returns the number of key
+    rows stored (one per pair of name initials).
     """
     session.flush()
     patient_ids = [p if isinstance(p, int) else p.id for p in patients]
-    session.execute(delete(RosterBlockingKey.__table__).where(
-        RosterBlockingKey.__table__.c.patient_id.in_(patient_ids)))
+    table = RosterBlockingKey.__table__
+    session.execute(delete(table).where(table.c.patient_id.in_(patient_ids)))
     rows = [
-        {"patient_id": candidate.patient_id, "key": key}
+        dict(zip(KEY_COLUMNS, (candidate.patient_id, *keys), strict=True))
         for candidate in load_candidates(session, patient_ids)
-        for key in sorted(roster_match.blocking_keys_for_candidate(candidate))
+        for keys in roster_match.roster_key_rows(candidate.first_name, candidate.last_name,
+                                                 candidate.other_names, candidate.dob)
     ]
     if rows:
-        session.execute(RosterBlockingKey.__table__.insert(), rows)
+        session.execute(table.insert(), rows)
     return len(rows)
+
+
+def candidate_ids(session: Session, keys: Iterable[str]) -> list[int]:
+    """Roster patients sharing at least one of these blocking keys, by id (ascending).
+
+    ``dob:`` keys look up the patients' date of birth; the name-and-date keys their column
+    of roster_blocking_key (see portal.roster.models).
+    """
+    by_kind: dict[str, list[str]] = {"dob": [], "nym": [], "nmd": [], "nyd": []}
+    for key in keys:
+        by_kind[key[:3]].append(key)
+    table = RosterBlockingKey
+    named = select(table.patient_id).where(or_(
+        table.year_month_key.in_(sorted(by_kind["nym"])),
+        table.month_day_key.in_(sorted(by_kind["nmd"])),
+        table.year_day_key.in_(sorted(by_kind["nyd"])),
+    ))
+    born = select(RosterPatient.id).where(
+        RosterPatient.dob.in_(sorted(date.fromisoformat(key[4:]) for key in by_kind["dob"])))
+    return sorted(session.scalars(union(named, born)))
 
 
 def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -> list[RosterMatch]:
@@ -664,10 +810,7 @@ def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -
     if req is None:
         raise LookupError(request_id)
     query = query_for_request(req)
-    keys = sorted(roster_match.blocking_keys_for_query(query))
-    patient_ids = list(session.scalars(
-        select(RosterBlockingKey.patient_id).where(RosterBlockingKey.key.in_(keys)).distinct()
-    ))
+    patient_ids = candidate_ids(session, roster_match.blocking_keys_for_query(query))
     thresholds = match_thresholds()
     limit = int(current_app.config.get("MATCH_CANDIDATE_LIMIT", 10))
     results = roster_match.rank(query, load_candidates(session, patient_ids), thresholds,

@@ -91,3 +91,33 @@ def test_candidate_blocking_keys_equal_the_original_keys():
             other_names=other_names, dob=dob, ssn_last4=None, stays=())
         assert blocking_keys_for_candidate(candidate) == original_keys(
             first, last, other_names, dob)
+
+
+def test_ascii_names_split_into_the_same_words_as_any_other_text():
+    rng = random.Random(11)
+    alphabet = [chr(code) for code in range(128)]
+    samples = ["O'Brien-Smith", "de la Cruz, Jr.", "MC DONALD", "a`b.c;d_e9f", "\t\n", ""]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24)))
+                for _ in range(5000)]
+    for text in samples:
+        assert roster_match._ascii_words(text) == roster_match._words(text), repr(text)
+
+
+def test_key_rows_hold_each_key_once_and_one_row_per_pair_of_initials():
+    for first, last, other_names, dob in labelled_people() + EDGE_CASES:
+        rows = roster_match.roster_key_rows(first, last, other_names, dob)
+        keys = [key for row in rows for key in row]
+        assert len(keys) == len(set(keys)) == 3 * len(rows)
+        assert [row[0][:4] + row[1][:4] + row[2][:4] for row in rows] == ["nym:nmd:nyd:"] * len(
+            rows)
+        assert len({row[0] for row in rows}) == len(rows)  # the table's primary key
+
+
+@pytest.mark.parametrize("source", ["labelled set", "generated people", "edge cases"])
+def test_the_stored_rows_hold_exactly_the_blocking_keys(source):
+    people = {"labelled set": labelled_people, "generated people": generated_people,
+              "edge cases": lambda: EDGE_CASES}[source]()
+    for first, last, other_names, dob in people:
+        rows = roster_match.roster_key_rows(first, last, other_names, dob)
+        stored = {key for row in rows for key in row} | {f"dob:{dob.isoformat()}"}
+        assert stored == roster_blocking_keys(first, last, other_names, dob)

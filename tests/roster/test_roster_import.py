@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
@@ -50,12 +51,16 @@ def test_import_creates_patients_with_every_admission_and_other_name(db):
 def test_import_stores_the_blocking_keys_of_the_roster_match_module(db):
     import_roster(db, csv_bytes(AVERY_1, AVERY_2), actor=SYSTEM)
     avery = db.scalar(select(RosterPatient).where(RosterPatient.mrn == "M-0001"))
-    stored = set(db.scalars(select(RosterBlockingKey.key)
-                            .where(RosterBlockingKey.patient_id == avery.id)))
+    rows = db.execute(select(RosterBlockingKey.year_month_key, RosterBlockingKey.month_day_key,
+                             RosterBlockingKey.year_day_key)
+                      .where(RosterBlockingKey.patient_id == avery.id)).all()
+    # The date-of-birth key is the patient's dob column itself.
+    stored = {key for row in rows for key in row} | {f"dob:{avery.dob.isoformat()}"}
     from portal.roster.operations import load_candidates
 
     (candidate,) = load_candidates(db, [avery.id])
     assert stored == blocking_keys_for_candidate(candidate)
+    assert len(stored) == 3 * len(rows) + 1  # each row holds three keys of its own
 
 
 def test_every_problem_is_listed_with_its_line_and_nothing_is_imported(db):
@@ -202,3 +207,38 @@ def test_checking_progress_reaches_the_whole_file_size():
     reported: list[int] = []
     parse_roster(data, on_bytes=reported.append)
     assert sum(reported) == len(data.getvalue())
+
+
+def test_reading_in_blocks_finds_the_same_rows_lines_and_problems(monkeypatch):
+    quoted = 'M-0007,"Dana",Vo,"Dana\nVo",1988-08-08,,2019-02-01,,detox,"Box 9,\r\nshelf C",no'
+    rows = [AVERY_1, AVERY_2, BLAKE, quoted, "M-0008,Finn,,,1980-13-01,,,,,,", "",
+            "M-0009," + "x" * 300 + ",Long,,1970-01-01,,,,,,", BLAKE.replace("M-0002", "M-0010")]
+    data = ("\ufeff" + HEADER + "\r\n" + "\r\n".join(rows) + "\r\n").encode("utf-8")
+
+    def parsed_with(block_bytes: int):
+        monkeypatch.setattr("portal.roster.operations.BLOCK_BYTES", block_bytes)
+        reported: list[int] = []
+        result = parse_roster(io.BytesIO(data), on_bytes=reported.append)
+        assert sum(reported) == len(data)
+        return result
+
+    whole = parsed_with(1 << 20)
+    assert whole.rows == 7 and len(whole.patients) == 4
+    assert whole.patients["M-0007"].chart_location == "Box 9,\r\nshelf C"
+    for size in (1, 7, 64, 200):
+        small = parsed_with(size)
+        assert (small.errors, small.rows, small.sha256) == (whole.errors, whole.rows,
+                                                            whole.sha256)
+        assert small.patients == whole.patients
+
+
+def test_a_bad_byte_or_nul_far_into_the_file_is_refused_with_its_line(monkeypatch):
+    monkeypatch.setattr("portal.roster.operations.BLOCK_BYTES", 100)
+    good = [BLAKE.replace("M-0002", f"M-{n:04d}") for n in range(100, 140)]
+    for bad, problem in ((b"M-0200,Ren\xe9,Ortiz", "not UTF-8 text (byte 11 of the line"),
+                         (b"M-0200,Ren\x00,Ortiz", "contains NUL characters")):
+        data = ("\n".join((HEADER, *good)) + "\n").encode() + bad + b",,1970-01-01,,,,,,\n"
+        with pytest.raises(RosterFileRefused) as refused:
+            parse_roster(io.BytesIO(data + (BLAKE + "\n").encode()))
+        assert refused.value.problems[0].startswith(f"Line {len(good) + 2}: ")
+        assert problem in refused.value.problems[0]
