@@ -15,7 +15,6 @@ import secrets
 from datetime import datetime
 
 import pyotp
-import segno
 
 from portal.core.keys import app_field_cipher
 
@@ -57,6 +56,8 @@ def provisioning_uri(secret: str, account_name: str, issuer: str) -> str:
 
 def qr_data_uri(uri: str) -> str:
     """The QR code of a URI as an SVG data: URI, rendered on the server (no script needed)."""
+    import segno  # on first use: only MFA enrolment draws a QR code
+
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
 
 

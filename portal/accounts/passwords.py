@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING
+
 from flask import current_app, has_app_context
+
+# argon2 is imported on first use: most commands and pages never hash a password.
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_PASSWORD_LENGTH = 12
 
 
 def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
     if not has_app_context():
         return PasswordHasher()
     config = current_app.config
@@ -29,6 +35,8 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; a missing or malformed hash never matches."""
     if not stored_hash:
         return False
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
         return _hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):

@@ -20,17 +20,22 @@ quotes (inner quotes doubled) when it holds a comma, a double quote, CR or LF; t
 trail's ``summary`` (JSON text, last column) is always quoted.
 
 The audit-trail CSV is the benchmarked path (benchmarks/bench_audit_export.py): the database
-builds the text. On PostgreSQL a ``COPY ... TO STDOUT`` produces it; on SQLite each batch of
-rows comes back as one string from ``group_concat``, with cheap whole-batch checks showing that
-no cell needs quoting or neutralising; a batch that fails them is re-read and formatted cell by
-cell in Python (``csv_cell``), which yields the same bytes the fast path would have.
+builds the text. On PostgreSQL a ``COPY ... TO STDOUT`` in CSV produces it, read in a tight
+loop straight from libpq while it holds received rows; on SQLite each batch of rows comes back
+as one string from ``group_concat``. Cheap whole-chunk checks (``bytes.translate`` keeps only
+the bytes the rule cares about) show that no cell needs quoting or neutralising beyond what
+the database wrote; a chunk that fails them is formatted cell by cell in Python
+(``csv_cell``), which yields the same bytes the fast path would have.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
+import selectors
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -167,41 +172,43 @@ _SQLITE_MIDDLE = ("actor_type", "actor_id", "action", "object_type", "object_id"
 _SQLITE_LINE = ("printf('%s,%s+00:00," + ",".join(["%s"] * len(_SQLITE_MIDDLE)) + ",\"%s\"', "
                 "id, t, " + ", ".join(_SQLITE_MIDDLE) + ", q)")
 _INTEGERS = ("actor_id", "object_id", "request_id")
-# Characters a clean batch holds only inside summaries (never a formula, never a break).
-_RARE = ("\r", "=", "@", "'", "\t")
+
+# The bytes the CSV rule cares about; ``bytes.translate`` drops every other byte in one pass.
+_SPECIAL = b",\"\n\r\t+-=@'"
+_DROP = bytes(sorted(set(range(256)) - set(_SPECIAL)))
+# What a clean line holds of them before its summary: the comma after the id, the two dashes of
+# the date, the '+' of '+00:00', ten more commas and the summary's opening quote.
+_CLEAN_PREFIX = b",--+" + b"," * 10 + b'"'
 
 
 def _audit_conditions(plan: ExportPlan) -> list:
     return [AuditEvent.id <= (plan.bound_head_id or 0), *plan.filters.conditions()]
 
 
-def _clean_batch(text: str, summaries: str, count: int, first_id: int,
-                 dated: int) -> bool:
-    """Whether no cell of a batch needs quoting or neutralising (whole-batch counts).
+def _clean_batch(data: bytes, summaries: bytes, count: int, least_time: str | None) -> bool:
+    """Whether no cell of a batch needs quoting or neutralising (whole-batch checks).
 
-    Outside the summaries a clean line holds exactly 11 commas, 2 quotes, the '+' of '+00:00'
-    and the two dashes of its date ('dated' counts timestamps with dashes where a date has
-    them); every summary starts with '{' and ids are positive. Anything else, even inside a
-    summary, sends the batch to the careful path.
+    ``data`` is the batch as the fast path wrote it, ``summaries`` its summaries (quotes
+    already doubled) joined by LF. Every summary must start with '{' and hold no line break.
+    Reduced to the bytes that matter, each line must then be exactly ``_CLEAN_PREFIX``, its
+    summary's such bytes and the closing quote: so no other cell holds a comma, quote, line
+    break or risky character, and the timestamp only the two dashes of its date; the least
+    timestamp of the batch (text order) shows that none begins with a dash. Anything else sends
+    the batch to the careful path.
     """
-    return (
-        first_id > 0 and dated == count
-        and text.count("\n") == count - 1  # so the summaries hold no line break either
-        and summaries[:1] == "{" and summaries.count("\n{") == count - 1
-        and text.count(",") == 11 * count + summaries.count(",")
-        and text.count('"') == 2 * count + summaries.count('"')
-        and text.count("+") == count + summaries.count("+")
-        and text.count("-") == 2 * count + summaries.count("-")
-        and all(mark not in text or text.count(mark) == summaries.count(mark) for mark in _RARE)
-    )
+    marks = summaries.translate(None, _DROP)
+    if ((least_time or "")[:1] <= "-" or summaries[:1] != b"{" or marks.count(b"\n") != count - 1
+            or summaries.count(b"\n{") != count - 1):
+        return False
+    expected = _CLEAN_PREFIX + marks.replace(b"\n", b'"\n' + _CLEAN_PREFIX) + b'"'
+    return data.translate(None, _DROP) == expected
 
 
-def _sqlite_csv_batches(conn, plan: ExportPlan, tally: Tally) -> Iterator[str]:
+def _sqlite_csv_batches(conn, plan: ExportPlan, tally: Tally) -> Iterator[bytes]:
     inner = (
         select(AuditEvent.id.label("id"), literal_column("replace(occurred_at, ' ', 'T')")
                .label("t"), *(literal_column(name) for name in _SQLITE_MIDDLE),
-               literal_column("replace(summary, '\"', '\"\"')").label("q"),
-               literal_column("occurred_at").label("o"))
+               literal_column("replace(summary, '\"', '\"\"')").label("q"))
         .where(AuditEvent.id > bindparam("after"), *_audit_conditions(plan))
         .order_by(AuditEvent.id).limit(SQLITE_BATCH).subquery()
     )
@@ -210,17 +217,19 @@ def _sqlite_csv_batches(conn, plan: ExportPlan, tally: Tally) -> Iterator[str]:
         func.group_concat(literal_column(_SQLITE_LINE), "\n"),
         func.group_concat(literal_column("q"), "\n"),
         func.count(), func.min(literal_column("id")), func.max(literal_column("id")),
-        func.sum(literal_column("substr(o, 5, 1) = '-' AND substr(o, 8, 1) = '-'")),
+        func.min(literal_column("t")),
     ).select_from(inner)
     after = 0
     while True:
-        text, summaries, count, first, last, dated = conn.execute(
-            batch, {"after": after}
-        ).one()
+        text, summaries, count, first, last, least_time = conn.execute(
+            batch, {"after": after}).one()
         if not count:
             return
-        clean = _clean_batch(text, summaries, count, first, dated)
-        yield text + "\n" if clean else _sqlite_csv_careful(conn, plan, after, last)
+        data = text.encode("utf-8")
+        if _clean_batch(data, summaries.encode("utf-8"), count, least_time):
+            yield data + b"\n"
+        else:
+            yield _sqlite_csv_careful(conn, plan, after, last)
         tally.rows += count
         tally.keys(first, last)
         after = last
@@ -232,7 +241,7 @@ def _sqlite_csv_careful(conn, plan: ExportPlan, after: int, last: int) -> str:
         select(AuditEvent.id, literal_column("printf('%s+00:00', replace(occurred_at, ' ', 'T'))"),
                *(getattr(AuditEvent, name) if name in _INTEGERS
                  else literal_column(f"printf('%s', {name})") for name in _SQLITE_MIDDLE),
-               literal_column("summary"))
+               literal_column("printf('%s', summary)"))  # JSON text, even a bare number
         .where(AuditEvent.id > after, AuditEvent.id <= last, *_audit_conditions(plan))
         .order_by(AuditEvent.id)
     )
@@ -271,39 +280,138 @@ def _sqlite_jsonl_batches(conn, plan: ExportPlan, tally: Tally) -> Iterator[str]
 
 # ---------------------------------------------------------------- audit trail: PostgreSQL
 
-_PG_TS = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+# The export's transaction runs with TimeZone UTC (_pg_copy), so no per-row AT TIME ZONE.
+_PG_TS = "to_char(occurred_at, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
 
 
-def _pg_text_cell(expr: str) -> str:
-    # The CSV rule in SQL: codes 9, 13, 39, 43, 45, 61, 64 are TAB CR ' + - = @.
-    return (f"CASE WHEN ascii({expr}) IN (9, 13, 39, 43, 45, 61, 64) THEN '''' || {expr} "
-            f"ELSE NULLIF({expr}, '') END")
+def _copy_failed(result) -> Exception:
+    import psycopg  # only PostgreSQL exports need it
+    from psycopg import pq
+
+    state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+    message = (result.error_field(pq.DiagnosticField.MESSAGE_PRIMARY)
+               or result.error_message or b"").decode("utf-8", "replace").strip()
+    try:
+        return psycopg.errors.lookup(state)(message)
+    except KeyError:
+        return psycopg.DatabaseError(message)
+
+
+def _end_copy(pgconn) -> None:
+    """Take every result that follows the end of a COPY's data, leaving the connection idle in
+    its transaction (what psycopg does once its own reader meets the end); raise the error the
+    server reported, if any, once the connection is ready for the rollback."""
+    from psycopg import pq
+
+    failure = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(pgconn.socket, selectors.EVENT_READ)
+        while True:
+            while pgconn.is_busy():
+                selector.select()
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                break
+            if result.status != pq.ExecStatus.COMMAND_OK and failure is None:
+                failure = _copy_failed(result)
+    if failure is not None:
+        raise failure
+
+
+class _CopyOut:
+    """The data of a running COPY TO STDOUT in chunks of about CHUNK_BYTES, counted in rows.
+
+    psycopg's reader hands out one row per call through a generator and a wait; here every row
+    libpq has already received is taken in one tight loop (PGconn.get_copy_data without
+    blocking) and copied into the chunk at once, and psycopg's reader is called only when none
+    is left, to wait for the next. ``first`` and ``last`` are the first and last rows.
+    """
+
+    def __init__(self, copy, pgconn):
+        self.copy = copy
+        self.pgconn = pgconn
+        self.rows = 0
+        self.first: bytes | None = None
+        self.last: bytes | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        get = self.pgconn.get_copy_data
+        chunk = bytearray()
+        rows = 0
+        row = None
+        while True:
+            nbytes, row_data = get(1)
+            if nbytes == 0:  # nothing complete received yet: psycopg waits for the next row
+                row_data = self.copy.read()
+                if not row_data:  # the end, and psycopg has taken the final result
+                    break
+            elif nbytes < 0:  # the end arrived with the rows already received
+                _end_copy(self.pgconn)
+                break
+            if row is None:
+                self.first = bytes(row_data)
+            row = row_data
+            chunk += row
+            rows += 1
+            if len(chunk) >= CHUNK_BYTES:
+                self.rows += rows
+                yield bytes(chunk)
+                chunk, rows = bytearray(), 0
+        if row is not None:
+            self.last = bytes(row)
+        if chunk:
+            self.rows += rows
+            yield bytes(chunk)
 
 
 def _pg_copy(conn, statement, options: str, tally: Tally, key_of: Callable) -> Iterator[bytes]:
     compiled = statement.compile(dialect=conn.dialect)
     sql = f"COPY ({compiled}) TO STDOUT ({options})"
-    cursor = conn.connection.driver_connection.cursor()
-    buffer: list = []
-    size = 0
-    first = last = None
+    # Timestamps are written in UTC; SET LOCAL ends with the snapshot's transaction.
+    conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
+    driver = conn.connection.driver_connection
     # psycopg binds the parameters client-side for COPY; the values are ints, str and UTC times.
-    with cursor.copy(sql, compiled.params) as copy:
-        for row in copy:
-            if first is None:
-                first = bytes(row)
-            last = row
-            buffer.append(row)
-            size += len(row)
-            if size >= CHUNK_BYTES:
-                tally.rows += len(buffer)
-                yield b"".join(buffer)
-                buffer, size = [], 0
-    if buffer:
-        tally.rows += len(buffer)
-        yield b"".join(buffer)
-    if first is not None:
-        tally.keys(key_of(first), key_of(bytes(last)))
+    counted = tally.rows
+    with driver.cursor().copy(sql, compiled.params) as copy:
+        out = _CopyOut(copy, driver.pgconn)
+        for chunk in out:
+            tally.rows = counted + out.rows
+            yield chunk
+    if out.first is not None:
+        tally.keys(key_of(out.first), key_of(out.last))
+
+
+_AUDIT_INTEGERS = frozenset(("id", "actor_id", "object_id", "request_id"))
+# Every risky first character as '!', for one search in a chunk's marks.
+_RISKY_AS_BANG = bytes.maketrans("".join(sorted(RISKY_START)).encode(), b"!" * len(RISKY_START))
+
+
+def _clean_copy_chunk(chunk: bytes, rows: int) -> bool:
+    """Whether PostgreSQL's CSV of whole audit rows already follows the portal's CSV rule.
+
+    COPY quotes exactly the cells the rule quotes, but writes an empty text as "" and never
+    neutralises. Reduced to the bytes that matter (``_DROP``), every line must start with
+    ``_CLEAN_PREFIX``: then no cell before the summary was quoted or holds a risky character
+    (the timestamp's two dashes and '+' are the database's own format). The chunk must hold no
+    line break but the rows' own, and no summary may begin with a risky character (a quote
+    followed by one is found nowhere else: inside the summary quotes come doubled).
+    """
+    marks = chunk.translate(None, _DROP)
+    return (marks.count(b"\n") == rows and marks.startswith(_CLEAN_PREFIX)
+            and marks.count(b"\n" + _CLEAN_PREFIX) == rows - 1
+            and b',"!' not in marks.translate(_RISKY_AS_BANG))
+
+
+def _pg_csv_careful(chunk: bytes) -> bytes:
+    """Apply the CSV rule in Python to rows COPY wrote (same bytes as the fast path gives)."""
+    lines = []
+    for row in csv.reader(io.StringIO(chunk.decode("utf-8"), newline="")):
+        cells = [value if name in _AUDIT_INTEGERS or name == "occurred_at" else csv_cell(value)
+                 for name, value in zip(AUDIT_CSV_COLUMNS[:-1], row, strict=False)]
+        cells.append(csv_cell(row[-1], always_quote=True))
+        lines.append(",".join(cells) + "\n")
+    return "".join(lines).encode("utf-8")
 
 
 def _pg_csv_chunks(conn, plan: ExportPlan, tally: Tally) -> Iterator[bytes]:
@@ -311,14 +419,18 @@ def _pg_csv_chunks(conn, plan: ExportPlan, tally: Tally) -> Iterator[bytes]:
     for name in AUDIT_CSV_COLUMNS:
         if name == "occurred_at":
             cells.append(literal_column(_PG_TS).label(name))
-        elif name in ("id", "actor_id", "object_id", "request_id"):
-            cells.append(getattr(AuditEvent, name))
+        elif name == "summary":
+            cells.append(literal_column("summary::text").label(name))
         else:
-            source = "summary::text" if name == "summary" else name
-            cells.append(literal_column(_pg_text_cell(source)).label(name))
+            cells.append(getattr(AuditEvent, name))
     statement = select(*cells).where(*_audit_conditions(plan)).order_by(AuditEvent.id)
-    return _pg_copy(conn, statement, "FORMAT csv, FORCE_QUOTE (summary)", tally,
-                    lambda row: int(row.split(b",", 1)[0]))
+    counted = tally.rows
+    # COPY writes the cells as stored; each chunk is checked whole, and one that needs the
+    # rule's quoting or apostrophes (an edited database) is rewritten in Python.
+    for chunk in _pg_copy(conn, statement, "FORMAT csv, FORCE_QUOTE (summary)", tally,
+                          lambda row: int(row.split(b",", 1)[0])):
+        rows, counted = tally.rows - counted, tally.rows
+        yield chunk if _clean_copy_chunk(chunk, rows) else _pg_csv_careful(chunk)
 
 
 def _pg_jsonl_chunks(conn, plan: ExportPlan, tally: Tally) -> Iterator[bytes]:

@@ -12,19 +12,23 @@ import io
 import shutil
 import tempfile
 from dataclasses import dataclass
-
-import pypdfium2 as pdfium
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from portal.storage.models import StoredDocument
 from portal.storage.operations import open_document
 from portal.storage.uploads import (
     MAX_IMAGE_PIXELS,
     PDF,
+    pillow,
     pixels_only,
     refusing_decompression_bombs,
     sniff_media_type,
 )
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow and pdfium are imported on first use: most pages and every command never need them.
 
 # Decoding an image needs memory in proportion to its pixels: refuse absurd ones first.
 MAX_SOURCE_PIXELS = MAX_IMAGE_PIXELS
@@ -64,7 +68,7 @@ def _png(image: Image.Image, max_pixels: int) -> bytes:
     image.thumbnail((max_pixels, max_pixels))
     if image.mode in ("RGBA", "LA", "P"):
         image = image.convert("RGBA")
-        background = Image.new("RGB", image.size, "white")
+        background = pillow().new("RGB", image.size, "white")
         background.paste(image, mask=image.getchannel("A"))
         image = background
     elif image.mode != "RGB":
@@ -76,20 +80,25 @@ def _png(image: Image.Image, max_pixels: int) -> bytes:
 
 
 def _image_preview(data: bytes, max_pixels: int) -> Preview:
+    from PIL import ImageOps, UnidentifiedImageError
+
+    image_module = pillow()
     try:
-        with refusing_decompression_bombs(), Image.open(io.BytesIO(data)) as image:
+        with refusing_decompression_bombs(), image_module.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_SOURCE_PIXELS:
                 raise PreviewUnavailable("This picture is too large to preview. Download "
                                          "the original to look at it.")
             image.draft("RGB", (max_pixels, max_pixels))
             upright = ImageOps.exif_transpose(image)
             return Preview(_png(upright, max_pixels), 1, 1)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, ValueError):
+    except (UnidentifiedImageError, OSError, image_module.DecompressionBombError,
+            image_module.DecompressionBombWarning, ValueError):
         raise PreviewUnavailable("This picture is damaged and cannot be previewed.") from None
 
 
 def _pdf_preview(spool, page: int, max_pixels: int) -> Preview:
+    import pypdfium2 as pdfium
+
     try:
         document = pdfium.PdfDocument(spool)
     except pdfium.PdfiumError:

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, time
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-import pikepdf
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -525,6 +524,8 @@ def attach_record(session: Session, req: RecordRequest, actor: Actor, *, part_id
     problems = validate_record_pdf(stream, filename)
     if problems:
         raise RecordRefused(problems)
+    import pikepdf  # on first use: most pages and every command never open a PDF
+
     with pikepdf.open(stream) as pdf:
         page_count = len(pdf.pages)
     stream.seek(0)

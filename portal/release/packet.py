@@ -31,13 +31,15 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
-
-import pikepdf
-from pikepdf import Array, Dictionary, Name
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from portal.release.pdf import DOCUMENT_AUTHOR, FONT_DIR, render_pdf
 from portal.rules.notices import PART2_SHORT_STATEMENT
+
+# pikepdf is imported where it is used: most pages and every command never open a PDF.
+if TYPE_CHECKING:
+    import pikepdf
+    from pikepdf import Name
 
 __all__ = [
     "PacketError",
@@ -114,6 +116,9 @@ def release_packet(
     "Packet page n of N". A record whose bytes do not match its stored SHA-256 stops the
     build (R-SEC-3), as does a record that is not a readable, unencrypted PDF.
     """
+    import pikepdf
+    from pikepdf import Dictionary
+
     if not records:
         raise PacketError("A packet needs at least one record.")
     with tempfile.TemporaryDirectory(prefix="packet-") as workdir:
@@ -174,6 +179,8 @@ def _front_part(label: str, data: bytes, path: Path) -> _Part:
 
 
 def _record_part(source: RecordSource, workdir: str) -> _Part:
+    import pikepdf
+
     path = _spool_verified(source, workdir)
     try:
         pdf = pikepdf.open(path, access_mode=pikepdf.AccessMode.stream)
@@ -243,6 +250,8 @@ def _layout(
 
 
 def _page_count(data: bytes) -> int:
+    import pikepdf
+
     with pikepdf.open(io.BytesIO(data)) as pdf:
         return len(pdf.pages)
 
@@ -337,6 +346,9 @@ def _number_font() -> _NumberFont:
 
 
 def _embed_number_font(packet: pikepdf.Pdf) -> pikepdf.Object:
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name
+
     font = _number_font()
     font_file = pikepdf.Stream(packet, font.data)
     font_file.Length1 = len(font.data)
@@ -369,6 +381,8 @@ def _embed_number_font(packet: pikepdf.Pdf) -> pikepdf.Object:
 
 def _strip_form(packet: pikepdf.Pdf, reference: str, recipient: str, generated_on: date):
     """Render the strip text once and import it as a Form XObject of the packet."""
+    import pikepdf
+
     strip_pdf = render_pdf(
         "packet_strip.html",
         {"reference": reference, "recipient": recipient, "generated_on": generated_on},
@@ -420,6 +434,8 @@ def _normalized(box: pikepdf.Array) -> tuple[float, float, float, float]:
 
 def _resource_name(resources: pikepdf.Dictionary, category: str, base: str, obj) -> Name:
     """A name for ``obj`` in the page's resources that never shadows one the page uses."""
+    from pikepdf import Dictionary, Name
+
     if category not in resources:
         resources[category] = Dictionary()
     table = resources[category]
@@ -435,6 +451,9 @@ def _resource_name(resources: pikepdf.Dictionary, category: str, base: str, obj)
 
 def _stamp_strips(packet: pikepdf.Pdf, reference: str, recipient: str, generated_on: date) -> None:
     """Enlarge every page and draw the strip with its packet page number below it."""
+    import pikepdf
+    from pikepdf import Array, Dictionary
+
     form = _strip_form(packet, reference, recipient, generated_on)
     font = _embed_number_font(packet)
     metrics = _number_font()
@@ -503,6 +522,8 @@ def validate_record_pdf(
 
 
 def _validate_stream(stream: BinaryIO, filename: str) -> list[str]:
+    import pikepdf
+
     head = stream.read(1024)
     if b"%PDF-" not in head:
         kind = next((what for magic, what in _SIGNATURES if head.startswith(magic)), None)

@@ -19,11 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import BinaryIO
+from types import ModuleType
+from typing import TYPE_CHECKING, BinaryIO
 
-import pikepdf
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    import pikepdf
+    from PIL import Image
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -32,9 +35,19 @@ ACCEPTED_TYPES = (JPEG, PNG, PDF)
 
 #: Largest image accepted, in pixels: a 48-megapixel phone photo fits; a bomb does not.
 MAX_IMAGE_PIXELS = 50_000_000
-# Pillow's own guard is the backstop: with the warning turned into an error below, anything
-# over this limit is refused even by code that forgets to check the size first.
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+
+def pillow() -> ModuleType:
+    """Pillow's Image module, with the portal's pixel limit set.
+
+    Imported on first use, like pikepdf: the commands and most pages never touch a picture.
+    Pillow's own guard is the backstop: with the warning turned into an error below, anything
+    over the limit is refused even by code that forgets to check the size first.
+    """
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    return Image
 
 _EXTENSIONS = {
     ".jpg": JPEG, ".jpeg": JPEG, ".jpe": JPEG, ".jfif": JPEG,
@@ -98,13 +111,13 @@ def sniff_media_type(head: bytes) -> str | None:
 def refusing_decompression_bombs() -> Iterator[None]:
     """Within this block, Pillow's decompression-bomb warning is raised as an error (R-SEC-2)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.simplefilter("error", pillow().DecompressionBombWarning)
         yield
 
 
 def pixels_only(image: Image.Image, mode: str) -> Image.Image:
     """A copy of ``image`` in ``mode`` that holds its pixels and nothing else (no EXIF, GPS)."""
-    plain = Image.new(mode, image.size)
+    plain = pillow().new(mode, image.size)
     plain.paste(image.convert(mode))
     return plain
 
@@ -172,9 +185,12 @@ def _clean_image(data: bytes, media_type: str, name: str) -> bytes:
     if not _has_end_marker(data, media_type):
         # WeasyPrint makes Pillow accept truncated images process-wide; check the end here.
         raise UploadRejected(unreadable)
+    from PIL import ImageOps, UnidentifiedImageError
+
+    image_module = pillow()
     try:
         with refusing_decompression_bombs():
-            with Image.open(io.BytesIO(data)) as probe:
+            with image_module.open(io.BytesIO(data)) as probe:
                 width, height = probe.size
                 if width * height > MAX_IMAGE_PIXELS or width == 0 or height == 0:
                     raise UploadRejected(too_big)
@@ -182,13 +198,13 @@ def _clean_image(data: bytes, media_type: str, name: str) -> bytes:
                 if probe.format != expected:
                     raise UploadRejected(unreadable)
                 probe.verify()
-            with Image.open(io.BytesIO(data)) as image:
+            with image_module.open(io.BytesIO(data)) as image:
                 image.load()
                 upright = ImageOps.exif_transpose(image)
         pixels = _plain_pixels(upright, media_type)
     except UploadRejected:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (image_module.DecompressionBombError, image_module.DecompressionBombWarning):
         raise UploadRejected(too_big) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise UploadRejected(unreadable) from None
@@ -224,6 +240,8 @@ def _clean_pdf(data: bytes, name: str) -> tuple[bytes, int]:
                 "again and choose the new file.", name=name)
     locked = _("The PDF “%(name)s” is protected by a password or encrypted, so we cannot check "
                "it. Please save a copy without a password and choose that file.", name=name)
+    import pikepdf  # on first use: most pages and every command never open a PDF
+
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             if pdf.is_encrypted:

@@ -15,10 +15,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Text, cast, select
 
+from portal.audit import exports
 from portal.audit.chain import append_event, format_timestamp
 from portal.audit.exports import csv_line
 from portal.audit.models import AuditEvent, ExportRecord
@@ -277,6 +279,106 @@ def test_csv_export_applies_the_documented_rule_to_every_stored_value(
     expected = "".join(
         csv_line((r[0], format_timestamp(r[1]), *r[2:]), quote_last=True) for r in stored)
     assert body.decode().split("\n", 1)[1] == expected
+
+
+def test_a_tampered_cell_gets_the_csv_rule_whatever_batch_it_falls_in(
+        app, client, db, auditor, monkeypatch):
+    # Values the portal never writes but an edited database can hold, one per event. Exported
+    # one event per batch or chunk (each judged alone) and all in one, the bytes must agree,
+    # and exactly the edited events take the careful path.
+    add_events(db, 13)
+    ids = db.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
+    edits = [("hash", 'a,"b'), ("prev_hash", "-1"), ("action", "x\ry"), ("client_ip", "@1"),
+             ("actor_type", "=1"), ("object_type", "+x"), ("summary", '"=cmd"'),
+             ("client_ip", "tab\tinside"), ("summary", "-1"), ("summary", '{\n"n": 1}')]
+    for event_id, (name, value) in zip(ids[1:], edits, strict=False):
+        raw_sql(db, f"UPDATE audit_event SET {name} = :value WHERE id = :id",  # noqa: S608
+                value=value, id=event_id)
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    if sqlite:  # only SQLite can store a timestamp that begins with a dash (and has two)
+        raw_sql(db, "UPDATE audit_event SET occurred_at = '-2026-0101 00:00:00.000000' "
+                    "WHERE id = :id", id=ids[11])
+    careful = []
+    sqlite_careful, pg_careful = exports._sqlite_csv_careful, exports._pg_csv_careful
+
+    def sqlite_spy(conn, plan, after, last):
+        careful.append(last)
+        return sqlite_careful(conn, plan, after, last)
+
+    def pg_spy(chunk):
+        careful.append(int(chunk.split(b",", 1)[0]))
+        return pg_careful(chunk)
+
+    monkeypatch.setattr(exports, "_sqlite_csv_careful", sqlite_spy)
+    monkeypatch.setattr(exports, "_pg_csv_careful", pg_spy)
+    bodies = []
+    for batch, chunk_bytes in ((1, 1), (5000, exports.CHUNK_BYTES)):
+        monkeypatch.setattr(exports, "SQLITE_BATCH", batch)
+        monkeypatch.setattr(exports, "CHUNK_BYTES", chunk_bytes)
+        careful.clear()
+        body, _, _ = export(client, "/audit/trail/export.csv")
+        bodies.append(body)
+        if batch == 1:  # PostgreSQL's own quoting suits a summary starting with a quote
+            assert careful == (ids[1:12] if sqlite else ids[1:7] + ids[8:11])
+    assert bodies[1].startswith(bodies[0])  # the first export ends with the edited events
+    rows = list(csv.reader(io.StringIO(bodies[0].decode(), newline="")))
+    assert len(rows) == len(ids) + 1 and all(len(row) == 12 for row in rows)
+    column = {name: n for n, name in enumerate(rows[0])}
+    for event_id, (name, value) in zip(ids[1:], edits, strict=False):
+        expected = "'" + value if value[0] in "=+-@'\t\r" else value
+        assert rows[ids.index(event_id) + 1][column[name]] == expected
+    if sqlite:
+        assert rows[12][column["occurred_at"]] == "'-2026-0101T00:00:00.000000+00:00"
+    assert rows[13][0] == str(ids[12]) and rows[13][2] == "system"  # untouched
+
+
+def test_a_risky_summary_among_ordinary_events_is_neutralised(client, db, auditor):
+    # The other events of its batch (or chunk) are clean; the edited summary still needs care.
+    add_events(db, 3)
+    ids = db.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
+    raw_sql(db, "UPDATE audit_event SET summary = '-1' WHERE id = :id", id=ids[1])
+    body, _, _ = export(client, "/audit/trail/export.csv")
+    rows = list(csv.reader(io.StringIO(body.decode(), newline="")))
+    assert [row[11] for row in rows[1:4]] == ['{"n": 0}', "'-1", '{"n": 2}']
+    assert b"\"'-1\"\n" in body
+
+
+def test_the_postgresql_copy_reader_ends_cleanly_on_every_path(app, db):
+    # Rows already received are taken without psycopg's reader, the rest through it; either
+    # way the COPY ends with the connection usable, and a server error mid-COPY is raised.
+    engine = app.extensions["db_engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's COPY reader")
+    add_events(db, 40)
+    ids = db.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
+
+    class PsycopgReadsEveryRow:
+        def __init__(self, pgconn):
+            self.pgconn = pgconn
+
+        def get_copy_data(self, _async):
+            return 0, b""  # "nothing received yet": every row goes through copy.read()
+
+        def __getattr__(self, name):
+            return getattr(self.pgconn, name)
+
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        for reader in (driver.pgconn, PsycopgReadsEveryRow(driver.pgconn)):
+            for query, failing in (("SELECT id", False), (f"SELECT 1 / (id - {ids[-1]})", True)):
+                sql = f"COPY ({query} FROM audit_event ORDER BY id) TO STDOUT"
+                try:
+                    with driver.cursor().copy(sql) as copy:
+                        out = exports._CopyOut(copy, reader)
+                        data = b"".join(out)
+                except psycopg.errors.DivisionByZero:
+                    assert failing
+                    conn.rollback()
+                else:
+                    assert not failing and data == "".join(f"{i}\n" for i in ids).encode()
+                    assert (out.rows, out.first, out.last) == (
+                        len(ids), f"{ids[0]}\n".encode(), f"{ids[-1]}\n".encode())
+                assert conn.exec_driver_sql("SELECT 1").scalar() == 1
 
 
 def test_the_default_request_log_export_holds_no_names_birth_dates_or_addresses(
