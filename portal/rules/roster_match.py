@@ -906,15 +906,9 @@ def _pair_keys(pairs: Iterable[str], dob: date) -> list[tuple[str, str, str]]:
 
 def _name_date_keys(given: Iterable[str], surnames: Iterable[str], dob: date) -> set[str]:
     """The keys of `_pair_keys` for every pair of these initials, as one set."""
-    year, year_month, month_day, day = _date_parts(dob)
     surnames = tuple(surnames)
-    keys = set()
-    for g in given:
-        for s in surnames:
-            keys.add(f"nym:{g}{s}:{year_month}")
-            keys.add(f"nmd:{g}{s}:{month_day}")
-            keys.add(f"nyd:{g}{s}:{year}:{day}")
-    return keys
+    return {key for row in _pair_keys([g + s for g in given for s in surnames], dob)
+            for key in row}
 
 
 @lru_cache(maxsize=16384)
@@ -963,7 +957,8 @@ def _roster_pairs(
         given, surnames = _initials(_name_options(first_name, last_name, other_names),
                                     with_nicknames=False)
         return [g + s for g in given for s in surnames]
-    # As in roster_blocking_keys: the legal names' initials alone, cached per name.
+    # Most patients have no other names: the legal names' initials alone, cached per name,
+    # are exactly what _initials(_name_options(...)) gives then.
     return _initial_pairs(_given_initials(first_name), _surname_initials(last_name))
 
 
@@ -975,14 +970,8 @@ def roster_blocking_keys(
     The same keys as `blocking_keys_for_candidate`, for callers that have the fields at hand
     and need no RosterCandidate built for each patient.
     """
-    if other_names:
-        given, surnames = _initials(_name_options(first_name, last_name, other_names),
-                                    with_nicknames=False)
-    else:
-        # Most patients have no other names: the legal names' initials alone, cached per name,
-        # are exactly what _initials(_name_options(...)) gives then.
-        given, surnames = _given_initials(first_name), _surname_initials(last_name)
-    keys = _name_date_keys(given, surnames, dob)
+    keys = {key for row in roster_key_rows(first_name, last_name, other_names, dob)
+            for key in row}
     keys.add(f"dob:{dob.isoformat()}")
     return keys
 
