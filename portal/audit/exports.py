@@ -382,7 +382,7 @@ def _pg_copy(conn, statement, options: str, tally: Tally, key_of: Callable) -> I
         tally.keys(key_of(out.first), key_of(out.last))
 
 
-_AUDIT_INTEGERS = frozenset(("id", "actor_id", "object_id", "request_id"))
+_AUDIT_INTEGERS = frozenset(("id", *_INTEGERS))
 # Every risky first character as '!', for one search in a chunk's marks.
 _RISKY_AS_BANG = bytes.maketrans("".join(sorted(RISKY_START)).encode(), b"!" * len(RISKY_START))
 
