@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pg_database import ensure_pg_database  # noqa: E402
+
 from portal.audit.chain import GENESIS_HASH, canonical_form, chain_hash  # noqa: E402
 
 COLUMNS = ("id, occurred_at, actor_type, actor_id, action, object_type, object_id, request_id, "
@@ -101,19 +103,6 @@ def prepare(url: str) -> None:
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     engine.dispose()
-
-
-def ensure_pg_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    if name in ("test", "postgres"):
-        raise SystemExit("Use a database of the benchmark's own, never the test database.")
-    admin = url.replace("+psycopg", "").rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (name,)).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 # ---------------------------------------------------------------- measuring
@@ -305,8 +294,11 @@ def main() -> None:
         print(f"generated {count:,} chained events into SQLite in "
               f"{time.perf_counter() - started:.1f} s")
         run("SQLite", url, count, ["sqlite3", "-csv", str(sqlite_path), select], 3, work)
-        if not args.no_postgres and shutil.which("psql"):
-            ensure_pg_database(args.pg_url)
+        if args.no_postgres:
+            return
+        if not (shutil.which("psql") and ensure_pg_database(args.pg_url)):
+            print(f"\nPostgreSQL: {args.pg_url} does not answer (or psql is missing); skipped")
+        else:
             prepare(args.pg_url)
             plain = args.pg_url.replace("+psycopg", "")
             started = time.perf_counter()

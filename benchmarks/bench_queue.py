@@ -36,7 +36,9 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
+
+from pg_database import ensure_pg_database, refuse_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -430,14 +432,13 @@ def main() -> None:
     parser.add_argument("--no-match", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.INFO)
-    if urlsplit(args.pg).path.lstrip("/") == "test":
-        raise SystemExit("Refusing to benchmark in the shared `test` database.")
+    refuse_shared(args.pg)
     sizes = [1000, 10_000] if args.quick else [int(s) for s in args.sizes.split(",")]
     per_client = 40 if args.quick else 200
     patients, queries = (10_000, 100) if args.quick else (100_000, 300)
     sys.path.insert(0, str(ROOT / "benchmarks"))
     databases = [("SQLite", None)]
-    if not args.no_pg and _pg_answers(args.pg):
+    if not args.no_pg and ensure_pg_database(args.pg):
         databases.append(("PostgreSQL", args.pg))
     elif not args.no_pg:
         print(f"PostgreSQL: {args.pg} does not answer; skipped")
@@ -461,19 +462,6 @@ def main() -> None:
                       f"{'OK' if p95 < 50 else 'OVER'} (target p95 < 50 ms)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"benchmark process peak RSS {peak:.0f} MB")
-
-
-def _pg_answers(url: str) -> bool:
-    from sqlalchemy import create_engine, text
-
-    try:
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "skip PostgreSQL"
-        return False
 
 
 if __name__ == "__main__":
