@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import StaffRole, StaffUser
 from portal.core.actor import SYSTEM, Actor
 from portal.requests.models import Requester
-from portal.requests.operations import ConsentInput, NewRequest, create_request
+from portal.requests.operations import ConsentInput, NewRequest, create_request, today_pacific
 from portal.roster.models import Admission, RosterName, RosterPatient
 
 _seq = itertools.count(1)
@@ -114,7 +114,7 @@ def third_party_consent(**overrides) -> ConsentInput:
         recipient_organisation="Lee & Park LLP",
         recipient_address="100 Main St\nSpringfield, CA 90000",
         purpose="At the request of the patient",
-        expires_on=date.today() + timedelta(days=180),
+        expires_on=today_pacific() + timedelta(days=180),
         signature_name="Avery Quill",
         signed_at=datetime.now(UTC),
         statements_acknowledged=True,

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from portal.audit.filters import RequestLogFilter, TrailFilter
-from portal.requests.operations import OUTCOMES
+from portal.requests.operations import OUTCOMES, today_pacific
 from portal.rules import lifecycle
 from portal.rules.deadlines import CLOCK_STATES, REQUEST_KINDS
 
@@ -59,7 +59,7 @@ class FilterForm(FlaskForm):
         """An open-ended range still stays within the limit, counted from today."""
         limit = int(current_app.config["AUDIT_MAX_RANGE_DAYS"])
         if field.data and not self.date_to.data \
-                and (date.today() - field.data).days > limit:
+                and (today_pacific() - field.data).days > limit:
             raise ValidationError(_l(
                 "That range is longer than %(days)s days. Choose an end date too, or a later "
                 "start date.", days=limit))

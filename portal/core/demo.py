@@ -22,7 +22,13 @@ from portal.accounts.models import StaffRole, StaffUser
 from portal.accounts.permissions import permissions_for
 from portal.core.actor import SYSTEM, Actor
 from portal.requests.models import Requester
-from portal.requests.operations import ConsentInput, NewRequest, create_request, transition
+from portal.requests.operations import (
+    ConsentInput,
+    NewRequest,
+    create_request,
+    today_pacific,
+    transition,
+)
 from portal.roster.models import Admission, RosterName, RosterPatient
 from portal.rules import lifecycle
 
@@ -168,7 +174,7 @@ def _released_examples(session: Session, roster: list[RosterPatient], now: datet
                                     stream=io.BytesIO(demo_record_pdf(part.part)),
                                     filename=f"demo-{part.part}.pdf", expected_version=None)
             release_request(session, req, actor, method=method,
-                            mailed_on=now.date() if method == "mail" else None,
+                            mailed_on=today_pacific() if method == "mail" else None,
                             tracking_number="DEMO-TRACK-0001" if method == "mail" else None,
                             expected_version=None)
     return len(RELEASED_EXAMPLES)

@@ -58,6 +58,7 @@ from portal.identity.models import RosterMatch
 from portal.requests.models import RecordRequest
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
 from portal.rules import roster_match
+from portal.rules.deadlines import pacific_date
 from portal.rules.roster_match import MatchQuery, MatchThresholds, RosterCandidate, Stay
 
 COLUMNS = (
@@ -327,7 +328,7 @@ def parse_roster(
     ``on_bytes`` is called with the number of bytes read since its last call, about every
     megabyte and at the end (for a progress bar).
     """
-    today = today or date.today()
+    today = today or pacific_date(datetime.now(UTC))  # the custodian's calendar
     digest = hashlib.sha256()
     reader = csv.reader(_decoded_lines(stream, digest, on_bytes))
     try:

@@ -8,11 +8,12 @@ the lawyer opens the emailed link in another browser and downloads with the code
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from portal.requests.operations import today_pacific
 from tests.browser.test_journey_patient import Visit, clerk_work, last_link
 from tests.journey.samples import jpeg_bytes, pdf_bytes
 
@@ -73,7 +74,7 @@ def test_an_executor_sends_records_to_a_lawyer_by_link_and_access_code(live_serv
     # The consent, in full, at 14-point size (R-REL-2).
     size = visit.page.locator(".consent-text").evaluate("e => getComputedStyle(e).fontSize")
     assert float(size.removesuffix("px")) >= 18.6  # 14pt = 18.67px
-    visit.fill("This permission ends on", (date.today() + timedelta(days=180)).isoformat())
+    visit.fill("This permission ends on", (today_pacific() + timedelta(days=180)).isoformat())
     visit.fill("Type your full legal name to sign this consent", "Jordan Quill")
     visit.page.get_by_label(re.compile("^I have read the statements above")).check()
     visit.press("Save and continue")

@@ -11,7 +11,7 @@ from portal.audit.models import AuditEvent
 from portal.core.actor import SYSTEM, Actor
 from portal.core.errors import Conflict
 from portal.requests.models import RecordRequest
-from portal.requests.operations import TransitionRefused, transition
+from portal.requests.operations import TransitionRefused, today_pacific, transition
 from portal.rules import lifecycle
 from portal.storage.models import StoredDocument
 from tests.factories import (
@@ -111,7 +111,7 @@ def test_waiting_does_not_move_any_due_date(db):
 def test_release_to_a_third_party_on_an_expired_consent_is_refused(db):
     # R-REL-3
     clerk = staff_actor(make_staff(db, "clerk"))
-    expired = third_party_consent(expires_on=datetime.now(UTC).date() - timedelta(days=1),
+    expired = third_party_consent(expires_on=today_pacific() - timedelta(days=1),
                                   signed_at=datetime.now(UTC) - timedelta(days=60))
     req = make_request(db, recipient_type="third_party", recipient_name="Morgan Lee",
                        consents=[expired])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pikepdf
 from PIL import Image
+
+from portal.requests.operations import today_pacific
 
 # The answers of a patient asking for their own complete record by download.
 PATIENT_ANSWERS: dict[str, dict] = {
@@ -27,7 +29,7 @@ PATIENT_ANSWERS: dict[str, dict] = {
 
 def consent_answers(name: str = "Avery Quill", days: int = 180) -> dict:
     """A consent step: an end date `days` ahead, signed and agreed."""
-    return {"expires_on": (date.today() + timedelta(days=days)).isoformat(),
+    return {"expires_on": (today_pacific() + timedelta(days=days)).isoformat(),
             "consent_name": name, "agree": "y"}
 
 

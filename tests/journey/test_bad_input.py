@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import date, timedelta
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from PIL import Image
 
 from portal.requests.models import RecordRequest
+from portal.requests.operations import today_pacific
 from portal.storage.models import StoredDocument
 from tests.journey.samples import (
     EXECUTABLE,
@@ -22,8 +23,8 @@ from tests.journey.samples import (
     png_bomb_bytes,
 )
 
-TOMORROW = (date.today() + timedelta(days=2)).isoformat()
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+TOMORROW = (today_pacific() + timedelta(days=2)).isoformat()
+YESTERDAY = (today_pacific() - timedelta(days=1)).isoformat()
 LONG_NAME = "A" * 10_000
 
 
@@ -107,7 +108,7 @@ def test_changing_the_date_of_birth_later_is_caught_before_sending(wizard, count
 
 @pytest.mark.parametrize("expires_on, message", [
     (YESTERDAY, "The end date cannot be in the past."),
-    ((date.today() + timedelta(days=400)).isoformat(), "The end date can be at most 12 months"),
+    ((today_pacific() + timedelta(days=400)).isoformat(), "The end date can be at most 12 months"),
     ("", "Enter the date this permission ends."),
 ])
 def test_a_consent_end_date_must_be_specific_and_in_range(expires_on, message, wizard, count):

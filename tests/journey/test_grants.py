@@ -11,6 +11,7 @@ from sqlalchemy import select
 from portal.audit.models import AuditEvent
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.requests.models import Consent
+from portal.requests.operations import today_pacific
 from portal.storage.models import StoredDocument
 from tests.factories import (
     make_grant,
@@ -201,7 +202,7 @@ def test_an_expired_consent_stops_third_party_downloads(client, shared, scope):
     """R-REL-3: no further disclosure after the consent's end date."""
     _req, _grant, token = shared
     with scope() as session:
-        session.scalar(select(Consent)).expires_on = datetime.now(UTC).date() - timedelta(1)
+        session.scalar(select(Consent)).expires_on = today_pacific() - timedelta(1)
     response = client.post(f"/shared/{token}", data={"access_code": CODE})
     assert response.status_code == 410
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.audit.models import AuditEvent
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.release.operations import release_request
-from portal.requests.operations import TransitionRefused, transition
+from portal.requests.operations import TransitionRefused, today_pacific, transition
 from portal.rules import lifecycle
 from portal.storage.models import StoredDocument
 from portal.storage.operations import open_document
@@ -49,7 +49,7 @@ def third_party_request(db, clerk, *, parts=("complete",), consents=None, **over
 
 def mail(db, req, clerk):
     return release_request(db, req, staff_actor(clerk), method="mail",
-                           mailed_on=date.today() - timedelta(days=0), tracking_number="9400 1",
+                           mailed_on=today_pacific(), tracking_number="9400 1",
                            expected_version=req.version)
 
 
@@ -101,7 +101,7 @@ def test_no_release_when_identity_was_never_verified(db, clerk):
 
 def test_no_release_on_an_expired_consent(db, clerk):
     req = third_party_request(db, clerk)
-    req.consents[0].expires_on = date.today() - timedelta(days=1)
+    req.consents[0].expires_on = today_pacific() - timedelta(days=1)
     with pytest.raises(TransitionRefused, match="consent cannot be relied on"):
         mail(db, req, clerk)
 
@@ -155,11 +155,11 @@ def test_a_refused_release_leaves_no_release_behind(app, client, auth, db, clerk
     from portal.core.db import commit
 
     req = third_party_request(db, clerk)
-    req.consents[0].expires_on = date.today() - timedelta(days=1)
+    req.consents[0].expires_on = today_pacific() - timedelta(days=1)
     commit()
     auth.staff(clerk.id)
     response = client.post(f"/staff/requests/{req.id}/release", data={
-        "version": req.version, "method": "mail", "mailed_on": date.today().isoformat(),
+        "version": req.version, "method": "mail", "mailed_on": today_pacific().isoformat(),
         "tracking_number": "9400 2"})
     assert response.status_code == 422
     assert "consent cannot be relied on" in response.get_data(as_text=True)
