@@ -8,6 +8,7 @@ data:, anything) is refused, and a refused fetch stops the render rather than le
 
 from __future__ import annotations
 
+import atexit
 import re
 import threading
 from collections.abc import Mapping
@@ -149,6 +150,10 @@ def _environment() -> jinja2.Environment:
 
 
 _thread_state = threading.local()
+# The main thread's fonts are let go before the interpreter tears its modules down: WeasyPrint's
+# FontConfiguration removes its temporary font folder when collected, which fails (and leaves
+# the folder) once shutil is gone.
+atexit.register(lambda: vars(_thread_state).clear())
 
 
 def _font_config_stylesheet_and_fetcher():

@@ -282,3 +282,31 @@ def test_letters_give_the_custodian_phone_and_email(rendered, name):
     body = pdfcheck.text(rendered[name])
     assert "(310) 555-0142" in body
     assert "records@custodian.example" in body
+
+
+def test_a_process_that_rendered_a_letter_leaves_no_font_folder_behind(tmp_path):
+    # WeasyPrint copies the embedded fonts into a temporary folder that it removes only when
+    # its font configuration is collected. The portal keeps one per thread for speed, so it
+    # must let the main thread's go at exit, while the interpreter can still remove folders
+    # (otherwise every worker restart leaks one). The exit handlers run here by hand, so what
+    # they left behind can be looked at before the interpreter ends.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import atexit, gc, os, tempfile\n"
+        "from tests.release import samples\n"
+        "from portal.release import documents\n"
+        "documents.acknowledgement_pdf(samples.acknowledgement(), samples.letterhead())\n"
+        "assert os.listdir(tempfile.gettempdir()), 'the fonts were not copied'\n"
+        "atexit._run_exitfuncs()\n"
+        "gc.collect()\n"
+        "print(sorted(os.listdir(tempfile.gettempdir())))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
