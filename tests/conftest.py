@@ -2,6 +2,8 @@
 
 The suite runs on SQLite by default and on PostgreSQL when PORTAL_TEST_DATABASE_URL is set.
 The schema is created once per session; every test starts from empty tables.
+PORTAL_TEST_NOW (an ISO time with its offset) starts every clock Python reads at that moment,
+to run the suite on a weekend, a holiday, New Year's Eve or a change of daylight saving time.
 """
 
 from __future__ import annotations
@@ -19,6 +21,32 @@ from portal import create_app
 from portal.core.db import Base, make_engine
 
 TEST_DB_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+TEST_NOW = os.environ.get("PORTAL_TEST_NOW")
+
+
+_traveller = None
+
+
+def pytest_configure(config) -> None:
+    """With PORTAL_TEST_NOW, every clock starts at that moment, before tests are collected
+    (so dates that modules compute on import are from that day too), and ticks on."""
+    global _traveller
+    if not TEST_NOW:
+        return
+    from datetime import datetime
+
+    import time_machine
+
+    moment = datetime.fromisoformat(TEST_NOW)
+    if moment.tzinfo is None:
+        raise pytest.UsageError("PORTAL_TEST_NOW needs an offset, e.g. 2027-03-14T09:30:00+00:00")
+    _traveller = time_machine.travel(moment, tick=True)
+    _traveller.start()
+
+
+def pytest_unconfigure(config) -> None:
+    if _traveller is not None:
+        _traveller.stop()
 
 
 def _url(tmp_root: Path) -> str:
