@@ -320,7 +320,7 @@ def _end_copy(pgconn) -> None:
 
 
 class _CopyOut:
-    """The data of a running COPY TO STDOUT in chunks of about CHUNK_BYTES, counted in rows.
+    """The data of a running COPY TO STDOUT as (chunk, rows) of about CHUNK_BYTES each.
 
     psycopg's reader hands out one row per call through a generator and a wait; here every row
     libpq has already received is taken in one tight loop (PGconn.get_copy_data without
@@ -331,11 +331,10 @@ class _CopyOut:
     def __init__(self, copy, pgconn):
         self.copy = copy
         self.pgconn = pgconn
-        self.rows = 0
         self.first: bytes | None = None
         self.last: bytes | None = None
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[tuple[bytes, int]]:
         get = self.pgconn.get_copy_data
         chunk = bytearray()
         rows = 0
@@ -355,29 +354,28 @@ class _CopyOut:
             chunk += row
             rows += 1
             if len(chunk) >= CHUNK_BYTES:
-                self.rows += rows
-                yield bytes(chunk)
+                yield bytes(chunk), rows
                 chunk, rows = bytearray(), 0
         if row is not None:
             self.last = bytes(row)
         if chunk:
-            self.rows += rows
-            yield bytes(chunk)
+            yield bytes(chunk), rows
 
 
-def _pg_copy(conn, statement, options: str, tally: Tally, key_of: Callable) -> Iterator[bytes]:
+def _pg_copy(conn, statement, options: str, tally: Tally, key_of: Callable,
+             finish: Callable[[bytes, int], bytes] | None = None) -> Iterator[bytes]:
+    """Stream a COPY's output, counting its rows; ``finish(chunk, rows)`` may rewrite a chunk."""
     compiled = statement.compile(dialect=conn.dialect)
     sql = f"COPY ({compiled}) TO STDOUT ({options})"
     # Timestamps are written in UTC; SET LOCAL ends with the snapshot's transaction.
     conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
     driver = conn.connection.driver_connection
     # psycopg binds the parameters client-side for COPY; the values are ints, str and UTC times.
-    counted = tally.rows
     with driver.cursor().copy(sql, compiled.params) as copy:
         out = _CopyOut(copy, driver.pgconn)
-        for chunk in out:
-            tally.rows = counted + out.rows
-            yield chunk
+        for chunk, rows in out:
+            tally.rows += rows
+            yield finish(chunk, rows) if finish else chunk
     if out.first is not None:
         tally.keys(key_of(out.first), key_of(out.last))
 
@@ -424,13 +422,12 @@ def _pg_csv_chunks(conn, plan: ExportPlan, tally: Tally) -> Iterator[bytes]:
         else:
             cells.append(getattr(AuditEvent, name))
     statement = select(*cells).where(*_audit_conditions(plan)).order_by(AuditEvent.id)
-    counted = tally.rows
     # COPY writes the cells as stored; each chunk is checked whole, and one that needs the
     # rule's quoting or apostrophes (an edited database) is rewritten in Python.
-    for chunk in _pg_copy(conn, statement, "FORMAT csv, FORCE_QUOTE (summary)", tally,
-                          lambda row: int(row.split(b",", 1)[0])):
-        rows, counted = tally.rows - counted, tally.rows
-        yield chunk if _clean_copy_chunk(chunk, rows) else _pg_csv_careful(chunk)
+    return _pg_copy(conn, statement, "FORMAT csv, FORCE_QUOTE (summary)", tally,
+                    lambda row: int(row.split(b",", 1)[0]),
+                    finish=lambda chunk, rows: (chunk if _clean_copy_chunk(chunk, rows)
+                                                else _pg_csv_careful(chunk)))
 
 
 def _pg_jsonl_chunks(conn, plan: ExportPlan, tally: Tally) -> Iterator[bytes]:
