@@ -904,11 +904,15 @@ def _pair_keys(pairs: Iterable[str], dob: date) -> list[tuple[str, str, str]]:
             for pair in pairs]
 
 
+def _pairs(given: Iterable[str], surnames: Iterable[str]) -> tuple[str, ...]:
+    """Every given-name initial followed by every surname initial."""
+    surnames = tuple(surnames)
+    return tuple([g + s for g in given for s in surnames])
+
+
 def _name_date_keys(given: Iterable[str], surnames: Iterable[str], dob: date) -> set[str]:
     """The keys of `_pair_keys` for every pair of these initials, as one set."""
-    surnames = tuple(surnames)
-    return {key for row in _pair_keys([g + s for g in given for s in surnames], dob)
-            for key in row}
+    return {key for row in _pair_keys(_pairs(given, surnames), dob) for key in row}
 
 
 @lru_cache(maxsize=16384)
@@ -930,10 +934,8 @@ def _surname_initials(last: str) -> frozenset[str]:
     return frozenset(initials)
 
 
-@lru_cache(maxsize=4096)
-def _initial_pairs(given: frozenset[str], surnames: frozenset[str]) -> tuple[str, ...]:
-    """Given-name initial + surname initial pairs (cached: few sets of initials recur)."""
-    return tuple([g + s for g in given for s in surnames])
+# `_pairs` of a legal name's initials, cached: few sets of initials recur across a roster.
+_initial_pairs = lru_cache(maxsize=4096)(_pairs)
 
 
 def roster_key_rows(
@@ -954,9 +956,8 @@ def _roster_pairs(
 ) -> Iterable[str]:
     """A roster patient's pairs of given-name and surname sound initials."""
     if other_names:
-        given, surnames = _initials(_name_options(first_name, last_name, other_names),
-                                    with_nicknames=False)
-        return [g + s for g in given for s in surnames]
+        return _pairs(*_initials(_name_options(first_name, last_name, other_names),
+                                 with_nicknames=False))
     # Most patients have no other names: the legal names' initials alone, cached per name,
     # are exactly what _initials(_name_options(...)) gives then.
     return _initial_pairs(_given_initials(first_name), _surname_initials(last_name))
