@@ -154,8 +154,6 @@ def db(app):
     It reads as a snapshot, as a page does (portal.core.db): a test that only looks, or
     reloads a row after a request, must not hold SQLite's write lock, or the next request, or
     ``auth``'s own unit of work, would wait for it in vain. Its first write takes the lock."""
-    from flask import g
-
     from portal.core.db import get_session
 
     with app.app_context():
