@@ -194,14 +194,15 @@ def front_matter(letterhead) -> tuple[bytes, bytes]:
             ),
             patient_name="Maria Lopez",
             released=("Complete record, 2016 to 2018",),
-            third_party_consent=d.ConsentSummary(
+            third_party_consents=(d.ConsentSummary(
+                title="Consent to release records",
                 signed_by="Maria Lopez",
                 signed_on=TODAY,
                 recipient=RECIPIENT,
                 information="Complete record, 2016 to 2018",
                 purpose="Legal representation",
                 expires_on=TODAY.replace(year=2027),
-            ),
+            ),),
             consent_copy_enclosed=True,
         ),
         letterhead,
@@ -222,6 +223,7 @@ def front_matter(letterhead) -> tuple[bytes, bytes]:
             expires_on=TODAY.replace(year=2027),
             signed_by="Maria Lopez",
             signed_on=TODAY,
+            recipient_kind="lawyer",
         ),
         letterhead,
     )
@@ -233,7 +235,7 @@ def build_packet(records: list[Path], out: Path, cover: bytes, consent: bytes) -
         release_packet(
             stream,
             cover_pdf=cover,
-            consent_pdf=consent,
+            consent_pdfs=[("Copy of the signed consent", consent)],
             records=sources(records),
             reference=REFERENCE,
             recipient=RECIPIENT,

@@ -118,6 +118,9 @@ def third_party_consent(**overrides) -> ConsentInput:
         signature_name="Avery Quill",
         signed_at=datetime.now(UTC),
         statements_acknowledged=True,
+        recipient_kind="lawyer",
+        use_limits_stated=True,
+        redisclosure_statement_included=False,
     )
     values.update(overrides)
     return ConsentInput(**values)

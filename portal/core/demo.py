@@ -112,7 +112,7 @@ def make_demo_data(session: Session, *, patients: int = 40, seed: int = 2018) ->
                 purpose="At the request of the patient",
                 expires_on=(received + timedelta(days=180)).date(),
                 signature_name=f"{patient.legal_first_name} {patient.legal_last_name}",
-                signed_at=received)] if third_party else [],
+                signed_at=received, **DEMO_CONSENT_TO_A_LAWYER)] if third_party else [],
         )
         req = create_request(session, data, requester_id=requester.id, actor=SYSTEM,
                              received_at=received)
@@ -132,6 +132,9 @@ def make_demo_data(session: Session, *, patients: int = 40, seed: int = 2018) ->
     return {"patients": len(roster), "requests": made}
 
 
+#: The demo consents go to a law office: limits on use stated, no 2.31(a)(4)(iii) statement.
+DEMO_CONSENT_TO_A_LAWYER = {"recipient_kind": "lawyer", "use_limits_stated": True,
+                            "redisclosure_statement_included": False}
 # (parts requested, outcome per part (ground for a denial), recipient, delivery)
 RELEASED_EXAMPLES = [
     (["discharge_summary", "medications"], {}, "patient", "download"),
@@ -204,7 +207,7 @@ def _demo_request(session: Session, patient: RosterPatient, index: int, parts: l
             recipient_name="Demo Law Office", recipient_organisation=None,
             recipient_address=address, purpose="At the request of the patient",
             expires_on=(received + timedelta(days=180)).date(), signature_name=name,
-            signed_at=received)] if third_party else [],
+            signed_at=received, **DEMO_CONSENT_TO_A_LAWYER)] if third_party else [],
     )
     return create_request(session, data, requester_id=requester.id, actor=SYSTEM,
                           received_at=received)

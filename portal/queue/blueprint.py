@@ -38,6 +38,7 @@ _ACTIONS = {
     "messages": c.send_message,
     "notes": c.add_note,
     "extend": c.extend,
+    "recipient-kind": c.settle_recipient_kind,
     "outcome": c.record_outcome,
     "review-route": c.route_review,
     "review": c.decide_review,

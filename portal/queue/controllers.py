@@ -343,6 +343,14 @@ def extend(request_id: int):
 
 
 @staff_required(WORK_REQUESTS)
+def settle_recipient_kind(request_id: int):
+    """Record the kind of recipient when the requester was not sure (R-REL-2)."""
+    return _act(request_id, "recipient_kind", lambda s, r, a, f: operations.settle_recipient_kind(
+        s, r, a, kind=f.kind.data, expected_version=_version(f)),
+        _("The kind of recipient is recorded."))
+
+
+@staff_required(WORK_REQUESTS)
 def record_outcome(request_id: int):
     """Decide requested parts (R-DEN-1, R-DEN-4)."""
     return _act(request_id, "outcomes", lambda s, r, a, f: operations.record_outcome(

@@ -36,6 +36,7 @@ from portal.requests.forms import (
     past_date,
     required_choice,
 )
+from portal.rules.consent import RECIPIENT_KIND_LABELS, SETTLED_RECIPIENT_KINDS
 from portal.rules.lifecycle import STAFF_STATUS_LABELS
 from portal.rules.notices import DENIAL_GROUNDS
 
@@ -157,6 +158,24 @@ class ExtendForm(VersionedForm):
         _l("Reason for the delay (printed in the notice)"),
         validators=[Text(1000, required=_l("Give the reason for the extension."),
                          multiline=True)])
+
+
+#: R-REL-2: the kinds of recipient in staff words (the requester's choices are first-person).
+STAFF_RECIPIENT_KINDS = (
+    ("doctor", _l("The patient's doctor or clinic (treatment)")),
+    ("health_plan", _l("The patient's health plan, receiving for payment")),
+    ("lawyer", _l("A lawyer")),
+    ("insurer", _l("A life or disability insurer")),
+    ("other", _l("Someone else")),
+)
+assert [code for code, _label in STAFF_RECIPIENT_KINDS] == list(SETTLED_RECIPIENT_KINDS)
+assert set(RECIPIENT_KIND_LABELS) == {*SETTLED_RECIPIENT_KINDS, "unsure"}
+
+
+class RecipientKindForm(VersionedForm):
+    kind = SelectField(_l("The recipient is"), choices=options(
+        [("", _l("Choose the kind of recipient"))] + list(STAFF_RECIPIENT_KINDS)),
+        validators=[InputRequired(_l("Choose the kind of recipient."))])
 
 
 class OutcomeForm(VersionedForm):
@@ -300,6 +319,16 @@ class PaperRequestForm(FlaskForm):
                                            "counseling notes"))
     consent_statements = BooleanField(_l("The consent is on the program's form with every "
                                          "required statement printed"))
+    consent_recipient_kind = SelectField(_l("The consent says the recipient is"), choices=options(
+        [("", _l("Choose the kind of recipient")), *STAFF_RECIPIENT_KINDS,
+         ("unsure", _l("Not sure, or not marked on the form"))]), validate_choice=False)
+    consent_use_limits = BooleanField(_l(
+        "The consent states what the recipient may use the records for, and that they may not "
+        "use or disclose them for anything else (Civ. Code 56.11(g))"))
+    consent_redisclosure_statement = BooleanField(_l(
+        "The consent says the records may be redisclosed as the HIPAA regulations permit, "
+        "except in proceedings against the patient (42 CFR 2.31(a)(4)(iii), for a doctor, "
+        "clinic or health plan)"))
     signature_name = StringField(_l("Name as signed on the request"), validators=[
         Text(240, required=_l("Enter the name the request was signed with."))])
     scan = FileField(_l("Scan of the signed form (PDF, JPEG or PNG)"))
@@ -338,6 +367,12 @@ class PaperRequestForm(FlaskForm):
     def validate_consent_purpose(self, field):
         if self.recipient_type.data == "third_party" and not field.data:
             raise ValidationError(_l("Enter the purpose written on the consent."))
+
+    def validate_consent_recipient_kind(self, field):
+        if field.data and field.data not in {str(choice.value) for choice in field.choices}:
+            raise ValidationError(_l("Choose from the options shown."))
+        if self.recipient_type.data == "third_party" and not field.data:
+            raise ValidationError(_l("Choose what the consent says the recipient is."))
 
     def validate_consent_information(self, field):
         if self.recipient_type.data == "third_party" and not field.data:

@@ -23,7 +23,10 @@ from portal.identity.links import external_url, neutral_subject, translation_con
 from portal.release import documents as d
 from portal.release.letterhead import Letterhead, letterhead_from_config
 from portal.requests.models import Consent, RecordRequest, RequestPart
-from portal.requests.operations import PART_LABELS, today_pacific
+from portal.requests.operations import NOTES_PARTS, PART_LABELS, today_pacific
+from portal.roster.operations import split_other_names
+from portal.rules.consent import consent_scopes_relied_on
+from portal.rules.deadlines import pacific_date
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
 
@@ -135,8 +138,8 @@ def extension_letter(session: Session, req: RecordRequest, actor: Actor,
     """The written notice of the one HIPAA extension, with the reason and new date (R-DL-2)."""
     today = today_pacific()
     letter = d.ExtensionNotice(
-        **_base(req, today), received_on=req.received_on,
-        california_due_on=req.california_due_on or req.hipaa_due_on,
+        **_base(req, today), received_on=req.received_on, kind=req.kind,
+        california_due_on=req.california_due_on,
         hipaa_due_on=req.hipaa_due_on, new_due_on=req.hipaa_extended_due_on,
         reasons=(reason,),
     )
@@ -193,64 +196,89 @@ def outcome_letter(session: Session, req: RecordRequest, kind: str,
     return store_letter(session, req, kind, d.outcome_letter_pdf(letter, letterhead()), actor)
 
 
-def _general_consent(req: RecordRequest) -> Consent | None:
-    return next((c for c in req.consents if c.scope == "general"), None)
+#: What each consent is called on the cover letter and in the packet's manifest (R-REL-5).
+CONSENT_TITLES = {
+    "general": "Consent to release records",
+    "notes": "Separate consent for psychotherapy and counseling notes",
+}
+CONSENT_COPY_LABELS = {
+    "general": "Copy of the signed consent",
+    "notes": "Copy of the signed consent for psychotherapy and counseling notes",
+}
 
 
-def _pacific_day(moment) -> date:
-    from portal.rules.deadlines import pacific_date
-
-    return pacific_date(moment)
-
-
-def cover_letter_pdf(req: RecordRequest, released: Sequence[RequestPart]) -> bytes:
-    """The packet's cover letter: what is enclosed, the long 2.32 notice, consent scope."""
-    today = today_pacific()
-    consent = _general_consent(req) if req.recipient_type == "third_party" else None
-    summary = None
-    to = addressee(req)
-    if consent is not None:
-        summary = d.ConsentSummary(
-            signed_by=consent.signature_name, signed_on=_pacific_day(consent.signed_at),
-            recipient=", ".join(x for x in (consent.recipient_name,
-                                            consent.recipient_organisation) if x),
-            information=consent.information_description, purpose=consent.purpose,
-            expires_on=consent.expires_on,
-        )
-        lines = tuple(x for x in (req.recipient_organisation, *(
-            (req.recipient_address or "").splitlines())) if x and x.strip())
-        to = d.MailingAddress(name=req.recipient_name or consent.recipient_name,
-                              lines=lines or (PORTAL_DELIVERY,))
-    letter = d.CoverLetter(
-        reference=req.reference, generated_on=today, to=to,
-        patient_name=f"{req.patient_first_name} {req.patient_last_name}",
-        released=tuple(part_label(p) for p in released),
-        third_party_consent=summary, consent_copy_enclosed=consent is not None,
-        other_parts_answered_separately=any(p.outcome != "released" for p in req.parts),
+def consents_relied_on(req: RecordRequest, released: Sequence[RequestPart]) -> list[Consent]:
+    """Every consent the released parts rest on, in order: general, then notes (R-REL-5)."""
+    if req.recipient_type != "third_party":
+        return []
+    scopes = consent_scopes_relied_on(
+        other_parts=any(p.part not in NOTES_PARTS for p in released),
+        notes_parts=any(p.part in NOTES_PARTS for p in released),
     )
-    return d.cover_letter_pdf(letter, letterhead())
+    return [consent for consent in map(req.consent_for, scopes) if consent is not None]
 
 
-def consent_copy_pdf(req: RecordRequest) -> bytes | None:
-    """A copy of the signed consent that travels with a third-party release (42 CFR 2.32(b))."""
-    consent = _general_consent(req)
-    if req.recipient_type != "third_party" or consent is None:
-        return None
-    recipient = d.MailingAddress(
+def _consent_recipient(consent: Consent) -> d.MailingAddress:
+    return d.MailingAddress(
         name=consent.recipient_name,
         lines=tuple(x for x in (consent.recipient_organisation,
                                 *(consent.recipient_address or "").splitlines())
                     if x and x.strip()) or ("-",),
     )
-    from portal.roster.operations import split_other_names
 
+
+def cover_letter_pdf(req: RecordRequest, released: Sequence[RequestPart]) -> bytes:
+    """The packet's cover letter: what is enclosed, the long 2.32 notice, each consent's scope."""
+    today = today_pacific()
+    consents = consents_relied_on(req, released)
+    summaries = tuple(
+        d.ConsentSummary(
+            title=CONSENT_TITLES[consent.scope],
+            signed_by=consent.signature_name, signed_on=pacific_date(consent.signed_at),
+            recipient=", ".join(x for x in (consent.recipient_name,
+                                            consent.recipient_organisation) if x),
+            information=consent.information_description, purpose=consent.purpose,
+            expires_on=consent.expires_on,
+        )
+        for consent in consents
+    )
+    to = addressee(req)
+    if req.recipient_type == "third_party":
+        lines = tuple(x for x in (req.recipient_organisation, *(
+            (req.recipient_address or "").splitlines())) if x and x.strip())
+        name = req.recipient_name or (consents[0].recipient_name if consents else None)
+        if name:
+            to = d.MailingAddress(name=name, lines=lines or (PORTAL_DELIVERY,))
+    letter = d.CoverLetter(
+        reference=req.reference, generated_on=today, to=to,
+        patient_name=f"{req.patient_first_name} {req.patient_last_name}",
+        released=tuple(part_label(p) for p in released),
+        third_party_consents=summaries, consent_copy_enclosed=bool(summaries),
+        other_parts_answered_separately=any(p.outcome != "released" for p in req.parts),
+    )
+    return d.cover_letter_pdf(letter, letterhead())
+
+
+def consent_copy_pdf(req: RecordRequest, consent: Consent) -> bytes:
+    """A copy of one signed consent, exactly as signed (42 CFR 2.32(b), 164.508(c)(4))."""
     form = d.ConsentForm(
         generated_on=today_pacific(), reference=req.reference,
         patient_name=consent.patient_name, patient_date_of_birth=req.patient_dob,
         patient_other_names=split_other_names(req.patient_other_names),
-        information=consent.information_description, recipients=(recipient,),
+        information=consent.information_description,
+        recipients=(_consent_recipient(consent),),
         purpose=consent.purpose, expires_on=consent.expires_on,
-        signed_by=consent.signature_name, signed_on=_pacific_day(consent.signed_at),
+        signed_by=consent.signature_name, signed_on=pacific_date(consent.signed_at),
         signer_authority=req.authority_description if req.requester_type != "patient" else None,
+        recipient_kind=consent.recipient_kind,
+        use_limits_stated=consent.use_limits_stated,
+        redisclosure_statement_included=consent.redisclosure_statement_included,
     )
     return d.consent_form_pdf(form, letterhead())
+
+
+def consent_copies(req: RecordRequest,
+                   released: Sequence[RequestPart]) -> list[tuple[str, bytes]]:
+    """A copy of every consent the released parts rest on, labelled for the manifest."""
+    return [(CONSENT_COPY_LABELS[consent.scope], consent_copy_pdf(req, consent))
+            for consent in consents_relied_on(req, released)]

@@ -55,6 +55,7 @@ from portal.requests.operations import (
 )
 from portal.roster.models import RosterPatient
 from portal.rules import lifecycle
+from portal.rules.consent import SETTLED_RECIPIENT_KINDS
 from portal.rules.deadlines import check_extension, compute_clocks
 from portal.rules.notices import DENIAL_GROUNDS
 from portal.storage.filestore import FileTooLarge
@@ -373,6 +374,30 @@ def extend_deadline(session: Session, req: RecordRequest, actor: Actor, *, new_d
     letter = letters.extension_letter(session, req, actor, reason)
     letters.notify_requester(req)
     return letter
+
+
+# --- The kind of recipient (R-REL-2) ----------------------------------------------------
+
+
+def settle_recipient_kind(session: Session, req: RecordRequest, actor: Actor, *, kind: str,
+                          expected_version: int | None) -> None:
+    """Record what kind of recipient a requester who was "not sure" is sending records to.
+
+    The clerk's decision applies to every consent on the request (they name one recipient);
+    whether the consent as signed then suffices is the consent rule's to say: a doctor, clinic
+    or health plan needs the 2.31(a)(4)(iii) statement the requester was not shown.
+    """
+    _check_in_place(session, req, "settle_recipient_kind", actor, expected_version)
+    if kind not in SETTLED_RECIPIENT_KINDS:
+        raise _refuse("Choose what kind of recipient this is.")
+    if req.recipient_type != "third_party" or not req.consents:
+        raise _refuse("This request has no consent to a third party.")
+    for consent in req.consents:
+        consent.recipient_kind_settled = kind
+    _touch(req)
+    session.flush()
+    _audit(session, "consent.recipient_kind_settled", req, actor, kind=kind,
+           consents=[c.id for c in req.consents])
 
 
 # --- Outcomes per part (R-DEN-1..4) -----------------------------------------------------

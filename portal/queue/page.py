@@ -36,7 +36,11 @@ from portal.requests.operations import (
 )
 from portal.roster.models import RosterPatient
 from portal.rules import lifecycle
-from portal.rules.consent import consent_problems, notes_release_problems
+from portal.rules.consent import (
+    consent_problems,
+    notes_release_problems,
+    recipient_kind_settled,
+)
 from portal.rules.deadlines import PROGRAM_TIME_ZONE, clock_state, format_due
 from portal.rules.notices import DENIAL_GROUNDS
 from portal.storage.models import StoredDocument
@@ -54,6 +58,7 @@ SECTION_FORMS = {
     "messages": forms.MessageForm,
     "notes": forms.NoteForm,
     "extension": forms.ExtendForm,
+    "recipient_kind": forms.RecipientKindForm,
     "outcomes": forms.OutcomeForm,
     "review_route": forms.RouteReviewForm,
     "review": forms.ReviewForm,
@@ -86,6 +91,7 @@ TIMELINE_LABELS = {
     "request.abandon": "Closed: no reply",
     "request.resume_fulfilment": "Fulfilment resumed after a review",
     "request.extended": "HIPAA due date extended",
+    "consent.recipient_kind_settled": "Kind of recipient settled",
     "request.assigned": "Assigned",
     "request.outcome_recorded": "Outcome recorded",
     "request.review_routed": "Denial sent for review",
@@ -218,8 +224,8 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
                          + [p.decided_by_id for p in req.parts] + [p.reviewer_id for p in req.parts]
                          + [e.actor_id for e in events if e.actor_type == "staff"]
                          + [r.released_by_id for r in releases])
-    general = next((c for c in req.consents if c.scope == "general"), None)
-    notes = next((c for c in req.consents if c.scope == "notes"), None)
+    general = req.consent_for("general")
+    notes = req.consent_for("notes")
     consents = [{"consent": c, "problems": consent_problems(consent_terms(c), today,
                                                            max_months=max_months)}
                 for c in req.consents]
@@ -239,6 +245,10 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
         "packets": {d.id: d for d in documents if d.kind == "packet"},
         "steps": steps, "messages": messages, "events": events, "releases": releases,
         "grants": grants, "names": names, "consents": consents,
+        "recipient_kind_labels": dict(forms.STAFF_RECIPIENT_KINDS)
+        | {"unsure": _("Not sure")},
+        "settle_recipient_kind": any(not recipient_kind_settled(c.effective_recipient_kind)
+                                     for c in req.consents),
         "notes_problems": notes_problems, "part_labels": PART_LABELS,
         "outcome_labels": operations.OUTCOME_LABELS, "ground_labels": forms.GROUND_LABELS,
         "grounds": DENIAL_GROUNDS, "evidence_labels": operations.EVIDENCE_LABELS,
@@ -326,6 +336,9 @@ def paper_request_data(form) -> tuple[NewRequest, list[ConsentInput]]:
             purpose=form.consent_purpose.data, expires_on=form.consent_expires_on.data,
             signature_name=form.signature_name.data, signed_at=consent_signed,
             statements_acknowledged=bool(form.consent_statements.data),
+            recipient_kind=form.consent_recipient_kind.data or None,
+            use_limits_stated=bool(form.consent_use_limits.data),
+            redisclosure_statement_included=bool(form.consent_redisclosure_statement.data),
         )
         consents.append(ConsentInput(scope="general", **base))
         if form.consent_covers_notes.data:

@@ -16,7 +16,8 @@ from typing import Literal
 
 from portal.release.letterhead import Letterhead
 from portal.release.pdf import render_pdf
-from portal.rules.notices import DENIAL_GROUNDS, DenialGround
+from portal.rules.consent import RECIPIENT_KIND_LABELS
+from portal.rules.notices import DENIAL_GROUNDS, EXTENSION_CITATIONS, DenialGround
 
 __all__ = [
     "AccountingOfDisclosures",
@@ -138,15 +139,31 @@ class ConsentForm:
     signed_by: str | None = None
     signed_on: date | None = None
     signer_authority: str | None = None
+    #: R-REL-2: the kind of recipient chosen (portal.rules.consent), and what the signed form
+    #: stated: a copy shows exactly what was signed, so a consent taken before a statement
+    #: existed is never printed with it.
+    recipient_kind: str | None = None
+    use_limits_stated: bool = True
+    redisclosure_statement_included: bool = False
 
     def __post_init__(self) -> None:
         _require_text("The patient's name", self.patient_name)
+        if self.recipient_kind is not None and self.recipient_kind not in RECIPIENT_KIND_LABELS:
+            raise DocumentRefused(f"Unknown kind of recipient {self.recipient_kind!r}.")
+        if self.redisclosure_statement_included and not self.use_limits_stated:
+            raise DocumentRefused("The redisclosure statement is the exception to the limits on "
+                                  "use; a consent cannot carry it without them.")
         _require_text("The description of the information", self.information)
         _require_text("The purpose", self.purpose)
         if not self.recipients:
             raise DocumentRefused("A consent must name at least one recipient (2.31(a)(4)).")
         if (self.signed_by is None) != (self.signed_on is None):
             raise DocumentRefused("A signed consent needs both the signer and the date signed.")
+
+
+    @property
+    def recipient_kind_label(self) -> str | None:
+        return RECIPIENT_KIND_LABELS.get(self.recipient_kind) if self.recipient_kind else None
 
 
 def consent_form_pdf(consent: ConsentForm, letterhead: Letterhead) -> bytes:
@@ -187,8 +204,13 @@ def mail_in_request_form_pdf(letterhead: Letterhead, *, generated_on: date) -> b
 
 @dataclass(frozen=True, kw_only=True)
 class ConsentSummary:
-    """The scope of the consent a third-party release relies on (42 CFR 2.32(b))."""
+    """The scope of one consent a third-party release relies on (42 CFR 2.32(b)).
 
+    `title` says which consent it is (the consent to release, or the separate consent for
+    therapy and counseling notes, R-REL-4).
+    """
+
+    title: str
     signed_by: str
     signed_on: date
     recipient: str
@@ -203,7 +225,8 @@ class CoverLetter(Letter):
 
     patient_name: str
     released: tuple[str, ...]
-    third_party_consent: ConsentSummary | None = None
+    #: R-REL-5: every consent the released parts rest on, the notes consent included.
+    third_party_consents: tuple[ConsentSummary, ...] = ()
     consent_copy_enclosed: bool = False
     other_parts_answered_separately: bool = False
 
@@ -229,16 +252,24 @@ def cover_letter_pdf(letter: CoverLetter, letterhead: Letterhead) -> bytes:
 
 @dataclass(frozen=True, kw_only=True)
 class ExtensionNotice(Letter):
-    """HIPAA's one extension: reasons and a new date, sent before the HIPAA due date."""
+    """HIPAA's one extension: reasons and a new date, sent before the HIPAA due date.
+
+    `kind` is the kind of request, which decides the rule cited (164.524(b)(2)(ii) for copies,
+    164.528(c)(1)(ii) for an accounting, R-DL-4). `california_due_on` is None where California
+    sets no date (an accounting): the notice then says nothing about California.
+    """
 
     received_on: date
-    california_due_on: date
+    california_due_on: date | None
     hipaa_due_on: date
     new_due_on: date
     reasons: tuple[str, ...]
+    kind: str = "copies"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.kind not in EXTENSION_CITATIONS:
+            raise DocumentRefused(f"No extension is defined for a request of kind {self.kind!r}.")
         # R-DL-2: written, with reasons, within the first period, at most 30 days more.
         if not any(reason.strip() for reason in self.reasons):
             raise DocumentRefused("An extension notice must give the reasons for the delay.")
@@ -248,6 +279,11 @@ class ExtensionNotice(Letter):
             raise DocumentRefused(
                 "The new date must be after the HIPAA due date and at most 30 days beyond it."
             )
+
+
+    @property
+    def citation(self) -> str:
+        return EXTENSION_CITATIONS[self.kind]
 
 
 def extension_notice_pdf(letter: ExtensionNotice, letterhead: Letterhead) -> bytes:

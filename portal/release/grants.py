@@ -211,7 +211,7 @@ def _consent_stops_disclosure(session: Session, req: RecordRequest) -> str | Non
     from portal.requests.operations import consent_terms, today_pacific
     from portal.rules.consent import consent_problems
 
-    general = next((c for c in req.consents if c.scope == "general"), None)
+    general = req.consent_for("general")
     if general is None:
         return _("This download is no longer available. Please contact the records custodian.")
     months = int(current_app.config["CONSENT_MAX_MONTHS"])
@@ -261,7 +261,7 @@ def _record_disclosure(
     from portal.requests.operations import PART_LABELS
 
     req = session.get(RecordRequest, release.request_id)
-    general = next((c for c in req.consents if c.scope == "general"), None)
+    general = req.consent_for("general")
     recipient = ", ".join(x for x in (req.recipient_name, req.recipient_organisation) if x)
     released = [PART_LABELS.get(p.part, p.part) for p in req.parts if p.outcome == "released"]
     disclosure = Disclosure(

@@ -123,7 +123,7 @@ def release_request(
         result = release_packet(
             spool,
             cover_pdf=letters.cover_letter_pdf(req, released_parts),
-            consent_pdf=letters.consent_copy_pdf(req),
+            consent_pdfs=letters.consent_copies(req, released_parts),
             records=_record_sources(session, req),
             reference=req.reference,
             recipient=_recipient(req),
@@ -172,7 +172,7 @@ def release_request(
 def record_disclosure(session: Session, req: RecordRequest, release: Release,
                       actor: Actor) -> Disclosure:
     """The accounting entry: date, recipient and address, what was released, why (R-AUD-1)."""
-    general = next((c for c in req.consents if c.scope == "general"), None)
+    general = req.consent_for("general")
     released = [PART_LABELS.get(p.part, p.part) for p in req.parts if p.outcome == "released"]
     disclosure = Disclosure(
         request_id=req.id, release_id=release.id, patient_id=req.patient_id,

@@ -103,7 +103,7 @@ def release_packet(
     out: BinaryIO,
     *,
     cover_pdf: bytes,
-    consent_pdf: bytes | None,
+    consent_pdfs: Sequence[tuple[str, bytes]] = (),
     records: Sequence[RecordSource],
     reference: str,
     recipient: str,
@@ -111,7 +111,8 @@ def release_packet(
 ) -> PacketResult:
     """Build the released packet into ``out`` and return its digest, page count and parts.
 
-    Order: cover letter, copy of the consent (third-party releases), manifest, then each
+    Order: cover letter, a copy of each consent the release rests on (third-party releases:
+    ``consent_pdfs`` as (label, PDF) pairs, the notes consent included), manifest, then each
     record in the order given. Every page gets the strip (R-REL-5) and one running
     "Packet page n of N". A record whose bytes do not match its stored SHA-256 stops the
     build (R-SEC-3), as does a record that is not a readable, unencrypted PDF.
@@ -123,9 +124,10 @@ def release_packet(
         raise PacketError("A packet needs at least one record.")
     with tempfile.TemporaryDirectory(prefix="packet-") as workdir:
         parts = [_front_part("Cover letter", cover_pdf, Path(workdir, "cover.pdf"))]
-        if consent_pdf is not None:
-            consent_path = Path(workdir, "consent.pdf")
-            parts.append(_front_part("Copy of the signed consent", consent_pdf, consent_path))
+        # R-REL-5, 2.32(b): a copy of every consent a released part rests on, each its own part.
+        for index, (label, consent_pdf) in enumerate(consent_pdfs):
+            consent_path = Path(workdir, f"consent-{index}.pdf")
+            parts.append(_front_part(label, consent_pdf, consent_path))
         front_count = len(parts)
         parts += [_record_part(source, workdir) for source in records]
 

@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from portal.release.letterhead import Letterhead
 from portal.rules import notices
+from portal.rules.consent import RECIPIENT_KINDS
 
 __all__ = [
     "DOCUMENT_AUTHOR",
@@ -145,7 +146,7 @@ def _environment() -> jinja2.Environment:
     environment.filters.update(
         long_date=long_date, money=money, isolate=isolate, nobreak=nobreak, oneline=oneline
     )
-    environment.globals.update(notices=notices)
+    environment.globals.update(notices=notices, recipient_kinds=RECIPIENT_KINDS)
     return environment
 
 

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -34,6 +35,7 @@ from portal.requests import drafts, forms, journey, wizard
 from portal.requests.models import RecordRequest, WizardDraft
 from portal.requests.operations import TransitionRefused, today_pacific
 from portal.rules import lifecycle, notices
+from portal.rules.consent import RECIPIENT_KINDS
 from portal.rules.deadlines import format_date, format_due
 from portal.rules.fees import format_cents
 from portal.storage.filestore import IntegrityError
@@ -172,6 +174,9 @@ def _step_context(step: wizard.Step, answers: dict, row: WizardDraft) -> dict:
             text for text in notices.CONSENT_STATEMENTS
             if not (step.name == "notes_consent" and text == notices.CONSENT_PSYCHOTHERAPY_NOTES)
         ]
+        extra["notices"] = notices
+        extra["redisclosure_statement"] = wizard.carries_redisclosure_statement(answers)
+        extra["recipient_unsure"] = wizard.recipient_kind(answers) == "unsure"
     if step.name == "documents":
         extra["uploaded"] = _uploaded(row)
         extra["slots"] = wizard.required_uploads(answers)
@@ -195,6 +200,7 @@ ANSWER_LABELS = {
     "parts": forms.PART_CHOICE_LABELS,
     "purpose": forms.PURPOSE_LABELS,
     "delivery": dict(forms.DELIVERIES),
+    "recipient_kind": {code: _l(label) for code, label in RECIPIENT_KINDS},
 }
 
 

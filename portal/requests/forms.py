@@ -26,7 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget
 
-from portal.rules.consent import _add_months
+from portal.rules.consent import RECIPIENT_KINDS, _add_months
 from portal.rules.fees import PURPOSES
 
 # R-ID-3: the personal representatives the portal accepts; there is no parent path (R-ID-4).
@@ -414,6 +414,12 @@ class DeliveryForm(WizardForm):
 
 
 class RecipientForm(WizardForm):
+    # R-REL-2: asked in plain words; the answer decides the statements the consent carries.
+    recipient_kind = ChoiceField(
+        _l("Who is receiving the records?"),
+        choices=options((code, _l(label)) for code, label in RECIPIENT_KINDS),
+        validators=[required_choice(_l("Choose who is receiving the records."))],
+    )
     recipient_name = StringField(
         _l("Recipient's full name"),
         validators=[Text(240, required=_l("Enter the recipient's name."), letters=True)])

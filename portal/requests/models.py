@@ -14,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -140,6 +141,10 @@ class RecordRequest(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    def consent_for(self, scope: str) -> Consent | None:
+        """The consent of that scope on file ('general', or 'notes' for therapy notes)."""
+        return next((c for c in self.consents if c.scope == scope), None)
+
 
 class RequestPart(Base):
     """One requested part of the record, with its own outcome (R-DEN-4)."""
@@ -185,7 +190,18 @@ class Consent(Base):
     recipient_name: Mapped[str] = mapped_column(String(240))
     recipient_organisation: Mapped[str | None] = mapped_column(String(240))
     recipient_address: Mapped[str | None] = mapped_column(Text)
+    # R-REL-2: the kind of recipient as the signer chose it (portal.rules.consent
+    # RECIPIENT_KINDS; None on consents taken before the question was asked), and as a clerk
+    # settled it when the signer was not sure.
+    recipient_kind: Mapped[str | None] = mapped_column(String(16))
+    recipient_kind_settled: Mapped[str | None] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(Text)
+    # What the signed form stated: the recipient's limits on use (Civ. Code 56.11(g)) and the
+    # redisclosure statement of 42 CFR 2.31(a)(4)(iii) for a doctor, clinic or health plan.
+    use_limits_stated: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
+    redisclosure_statement_included: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false())
     expires_on: Mapped[date] = mapped_column(Date)
     signature_name: Mapped[str] = mapped_column(String(240))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -197,6 +213,11 @@ class Consent(Base):
     known_false: Mapped[bool] = mapped_column(Boolean, default=False)
 
     request: Mapped[RecordRequest] = relationship(back_populates="consents")
+
+    @property
+    def effective_recipient_kind(self) -> str | None:
+        """The kind of recipient the release is judged by: a clerk's decision wins (R-REL-2)."""
+        return self.recipient_kind_settled or self.recipient_kind
 
 
 class Message(Base):

@@ -87,6 +87,10 @@ class ConsentInput:
     signed_ip: str | None = None
     signed_user_agent: str | None = None
     statements_acknowledged: bool = True
+    # R-REL-2: the kind of recipient chosen, and what the signed form stated for it.
+    recipient_kind: str | None = None
+    use_limits_stated: bool = False
+    redisclosure_statement_included: bool = False
 
 
 @dataclass
@@ -198,6 +202,9 @@ def consent_terms(consent: Consent) -> ConsentTerms:
         revoked_at=consent.revoked_at,
         known_false=consent.known_false,
         statements_acknowledged=consent.statements_acknowledged,
+        recipient_kind=consent.effective_recipient_kind,
+        use_limits_stated=consent.use_limits_stated,
+        redisclosure_statement_included=consent.redisclosure_statement_included,
     )
 
 
@@ -208,8 +215,8 @@ def gather_facts(session: Session, req: RecordRequest, today: date) -> lifecycle
     from portal.storage.models import StoredDocument
 
     max_months = current_app.config["CONSENT_MAX_MONTHS"]
-    general = next((c for c in req.consents if c.scope == "general"), None)
-    notes = next((c for c in req.consents if c.scope == "notes"), None)
+    general = req.consent_for("general")
+    notes = req.consent_for("notes")
     third_party = req.recipient_type == "third_party"
     consent_issues: list[str] = []
     if third_party:

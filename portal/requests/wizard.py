@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal.requests import forms
 from portal.requests.operations import NOTES_PARTS, PART_LABELS, ConsentInput, NewRequest
+from portal.rules.consent import needs_redisclosure_statement
 from portal.rules.fees import PURPOSES, CopyRates, FeeEstimate, FeeSchedule, estimate_fee
 from portal.rules.notices import CONSENT_PURPOSE_AT_REQUEST
 
@@ -172,9 +173,19 @@ def _span(start: date | None, end: date | None) -> str:
 
 
 def consent_signed_over(answers: dict, step: str) -> str:
-    """What the signer saw when signing a consent: its scope, recipient and purpose."""
+    """What the signer saw when signing a consent: scope, recipient, its kind and purpose."""
     return "|".join((consent_scope(answers, step), recipient_line(answers),
-                     consent_purpose(answers)))
+                     recipient_kind(answers), consent_purpose(answers)))
+
+
+def recipient_kind(answers: dict) -> str:
+    """The kind of recipient chosen in plain words (R-REL-2); '' before the question."""
+    return value(answers, "recipient", "recipient_kind")
+
+
+def carries_redisclosure_statement(answers: dict) -> bool:
+    """Whether the consent shown and signed carries the 2.31(a)(4)(iii) statement."""
+    return needs_redisclosure_statement(recipient_kind(answers) or None)
 
 
 def recipient_line(answers: dict) -> str:
@@ -311,6 +322,9 @@ def build_new_request(
                 signed_ip=signed_ip,
                 signed_user_agent=signed_user_agent,
                 statements_acknowledged=True,
+                recipient_kind=recipient_kind(answers) or None,
+                use_limits_stated=True,
+                redisclosure_statement_included=carries_redisclosure_statement(answers),
             ))
     return NewRequest(
         kind=kind,

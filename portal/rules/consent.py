@@ -1,10 +1,11 @@
 """Whether a written consent allows a release to someone other than the patient.
 
 R-REL-2: the elements of 42 CFR 2.31(a), the statements HIPAA 164.508(c) requires and an end
-date that California Civil Code 56.11 requires. R-REL-3: an expired, incomplete, revoked or
-known-false consent is invalid and nothing may be released on it. R-REL-4: therapy and SUD
-counseling notes need a consent of their own. R-REL-6: a revocation binds from its receipt,
-but not what was already released.
+date that California Civil Code 56.11 requires, with the recipient's limits on use (56.11(g))
+and, for a doctor, clinic or health plan, the redisclosure statement of 42 CFR 2.31(a)(4)(iii).
+R-REL-3: an expired, incomplete, revoked or known-false consent is invalid and nothing may be
+released on it. R-REL-4: therapy and SUD counseling notes need a consent of their own.
+R-REL-6: a revocation binds from its receipt, but not what was already released.
 
 Printing rules of 56.11 (14-point type, a form used only for this) belong to the consent form
 template; `statements_acknowledged` records that the signer was shown and confirmed the printed
@@ -16,6 +17,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from portal.rules import N_
 from portal.rules.deadlines import as_utc, format_date, pacific_date
 
 STATEMENTS_MISSING = (
@@ -25,13 +27,51 @@ STATEMENTS_MISSING = (
 )
 
 
+#: R-REL-2: who receives the records, in the patient's plain words (never "covered entity").
+RECIPIENT_KINDS: tuple[tuple[str, str], ...] = (
+    ("doctor", N_("My doctor or clinic")),
+    ("health_plan", N_("My health plan, for payment")),
+    ("lawyer", N_("A lawyer")),
+    ("insurer", N_("A life or disability insurer")),
+    ("other", N_("Someone else")),
+    ("unsure", N_("I am not sure")),
+)
+RECIPIENT_KIND_LABELS = dict(RECIPIENT_KINDS)
+#: The kinds a clerk may settle an unsure answer to.
+SETTLED_RECIPIENT_KINDS = tuple(code for code, _label in RECIPIENT_KINDS if code != "unsure")
+#: R-REL-2, 42 CFR 2.31(a)(4)(iii): a covered entity receiving for treatment, payment or
+#: health care operations: a doctor or clinic (treatment) or a health plan (payment).
+TPO_RECIPIENT_KINDS = frozenset({"doctor", "health_plan"})
+
+
+def needs_redisclosure_statement(recipient_kind: str | None) -> bool:
+    """Whether a consent to this kind of recipient must carry the 2.31(a)(4)(iii) statement."""
+    return recipient_kind in TPO_RECIPIENT_KINDS
+
+
+def recipient_kind_settled(recipient_kind: str | None) -> bool:
+    """Whether the kind of recipient is known; "not sure" goes to a clerk before release."""
+    return recipient_kind in SETTLED_RECIPIENT_KINDS
+
+
+def consent_scopes_relied_on(*, other_parts: bool, notes_parts: bool) -> tuple[str, ...]:
+    """The consents a release rests on (R-REL-4, R-REL-5): every one travels with the packet.
+
+    `other_parts` is true when anything but therapy or counseling notes is released,
+    `notes_parts` when notes are; notes rest on their own separate consent.
+    """
+    return (("general",) if other_parts else ()) + (("notes",) if notes_parts else ())
+
+
 @dataclass(frozen=True)
 class ConsentTerms:
     """What a signed consent says, as plain values.
 
     `includes_notes` is true when the consent covers psychotherapy or SUD counseling notes;
     `revoked_at` is when the program received a written revocation; `known_false` is set when
-    staff know something material in it is false.
+    staff know something material in it is false. `recipient_kind` is the kind of recipient
+    as settled (the signer's choice, or a clerk's decision when the signer was not sure);
+    `use_limits_stated` and `redisclosure_statement_included` record what the signed form said.
     """
 
     patient_name: str
@@ -48,6 +88,47 @@ class ConsentTerms:
     revoked_at: datetime | None = None
     known_false: bool = False
     statements_acknowledged: bool = False
+    recipient_kind: str | None = None
+    use_limits_stated: bool = False
+    redisclosure_statement_included: bool = False
+
+
+USE_LIMITS_MISSING = (
+    "The consent does not state what the recipient may use the records for and that they may "
+    "not use or disclose them for anything else (California Civil Code 56.11(g)). Ask for a new "
+    "consent."
+)
+RECIPIENT_KIND_UNSETTLED = (
+    "Nobody has settled what kind of recipient this is. Record whether they are the patient's "
+    "doctor or clinic, a health plan receiving for payment, or someone else: a doctor, clinic or "
+    "health plan needs the statement of 42 CFR 2.31(a)(4)(iii) in the consent."
+)
+REDISCLOSURE_STATEMENT_MISSING = (
+    "The recipient is a doctor, clinic or health plan, but the consent does not carry the "
+    "statement 42 CFR 2.31(a)(4)(iii) requires for them (that the records may be redisclosed "
+    "as the HIPAA regulations permit, except in proceedings against the patient). Ask for a new "
+    "consent."
+)
+REDISCLOSURE_STATEMENT_MISPLACED = (
+    "The consent says the records may be redisclosed as the HIPAA regulations permit, a "
+    "statement meant only for a doctor, clinic or health plan; this recipient is not one. Ask "
+    "for a new consent."
+)
+
+
+def recipient_problems(terms: ConsentTerms) -> list[str]:
+    """R-REL-2: the recipient's limits on use (56.11(g)) and the statement their kind needs."""
+    problems = []
+    if not terms.use_limits_stated:
+        problems.append(USE_LIMITS_MISSING)
+    if not recipient_kind_settled(terms.recipient_kind):
+        problems.append(RECIPIENT_KIND_UNSETTLED)
+    elif needs_redisclosure_statement(terms.recipient_kind):
+        if not terms.redisclosure_statement_included:
+            problems.append(REDISCLOSURE_STATEMENT_MISSING)
+    elif terms.redisclosure_statement_included:
+        problems.append(REDISCLOSURE_STATEMENT_MISPLACED)
+    return problems
 
 
 def _blank(text: str | None) -> bool:
@@ -80,6 +161,7 @@ def consent_problems(terms: ConsentTerms, today: date, *, max_months: int = 12) 
         problems.append("The consent does not say why the records are being shared.")
     if not terms.statements_acknowledged:
         problems.append(STATEMENTS_MISSING)
+    problems.extend(recipient_problems(terms))
     if _blank(terms.signature_name):
         problems.append("The consent is not signed.")
     signed_on = None if terms.signed_at is None else pacific_date(terms.signed_at)

@@ -126,6 +126,8 @@ IN_PLACE_ACTIONS: dict[str, Transition] = {
     for t in (
         # R-DL-2: the HIPAA extension is decided before release; California's date never moves.
         _t("extend", BEFORE_RELEASE, "", {"staff"}, "work_requests"),
+        # R-REL-2: a requester "not sure" who receives the records; settled before release.
+        _t("settle_recipient_kind", BEFORE_RELEASE, "", {"staff"}, "work_requests"),
         _t("record_outcome", {PATIENT_LOCATED, IN_FULFILMENT}, "", {"staff"}, "work_requests",
            ("requester_verified", "patient_located")),
         _t("attach_records", {PATIENT_LOCATED, IN_FULFILMENT, READY_FOR_RELEASE}, "", {"staff"},

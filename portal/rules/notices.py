@@ -77,9 +77,9 @@ CONSENT_EXPIRY = (
     "This consent expires on the expiration date written on this form. After that date no "
     "further disclosure will be made under it."
 )
-#: Civ. Code 56.11 and 164.508(c)(4): the signer's right to a copy.
+#: Civ. Code 56.11(i) and 164.508(c)(4): the signer's right to a copy.
 CONSENT_RIGHT_TO_COPY = "I have the right to receive a copy of this consent after I sign it."
-#: Civ. Code 56.11(c): the signature serves no other purpose.
+#: Civ. Code 56.11(b): a separate form, signed by a signature that serves no other purpose.
 CONSENT_SIGNATURE_PURPOSE = (
     "My signature below serves only to sign this consent and has no other purpose."
 )
@@ -90,6 +90,34 @@ CONSENT_PSYCHOTHERAPY_NOTES = (
 )
 #: 2.31(a)(5): the patient-initiated purpose accepted by the rule.
 CONSENT_PURPOSE_AT_REQUEST = "At the request of the patient"
+
+#: Civ. Code 56.11(g): the specific uses and limitations on use by the recipient. Printed in
+#: the consent's own part, right after the purpose it refers to.
+CONSENT_RECIPIENT_USE_LIMITS = (
+    "The recipient may use these records only for the purpose stated in this consent. The "
+    "recipient may not use them for any other purpose, and may not disclose them to anyone "
+    "else for any other purpose."
+)
+#: The one exception to the limits above, for a doctor, clinic or health plan (2.31(a)(4)(iii)).
+CONSENT_RECIPIENT_USE_EXCEPTION = (
+    "The only exception is the statement that follows, which federal law requires when the "
+    "recipient is a health care provider or health plan receiving the records for treatment, "
+    "payment or health care operations."
+)
+#: 42 CFR 2.31(a)(4)(iii) (89 FR 12472, 2024), in the regulation's words: required when the
+#: recipient is a covered entity or business associate receiving for treatment, payment or
+#: health care operations (R-REL-2).
+CONSENT_HIPAA_REDISCLOSURE = (
+    "The patient's record (or information contained in the record) may be redisclosed in "
+    "accordance with the permissions contained in the HIPAA regulations, except for uses and "
+    "disclosures for civil, criminal, administrative, and legislative proceedings against the "
+    "patient."
+)
+#: On the blank form, where the kind of recipient is a tick box.
+CONSENT_HIPAA_REDISCLOSURE_CONDITION = (
+    "If you ticked \u201cMy doctor or clinic\u201d or \u201cMy health plan, for payment\u201d, "
+    "this statement also applies, and is the only exception to the limits above:"
+)
 
 #: The order in which the consent form prints the statements above.
 CONSENT_STATEMENTS = (
@@ -103,8 +131,16 @@ CONSENT_STATEMENTS = (
     CONSENT_SIGNATURE_PURPOSE,
 )
 
-#: Civ. Code 56.11(b): minimum type size of a consent that is not handwritten.
+#: Civ. Code 56.11(a): minimum type size of a consent that is not handwritten.
 CONSENT_MINIMUM_POINT_SIZE = 14
+
+# --- Extension notices (R-DL-2, R-DL-4): the one extension each clock allows ---
+
+#: The citation an extension notice gives, by kind of request.
+EXTENSION_CITATIONS = {
+    "copies": "45 CFR 164.524(b)(2)(ii)",
+    "accounting": "45 CFR 164.528(c)(1)(ii)",
+}
 
 # --- Denials: 45 CFR 164.524(a)(2)-(3), (d); Cal. Health & Safety Code 123115(b) ---
 

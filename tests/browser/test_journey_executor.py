@@ -62,6 +62,7 @@ def test_an_executor_sends_records_to_a_lawyer_by_link_and_access_code(live_serv
     visit.choose("Someone else, such as a doctor or a lawyer")
     visit.choose("Secure download (by email link)")
     visit.press("Save and continue")
+    visit.choose("A lawyer")
     visit.fill("Recipient's full name", "Morgan Lee")
     visit.fill("Organization (optional)", "Lee & Park LLP")
     visit.fill("Recipient's postal address", "100 Main St\nSpringfield, CA 90000")

@@ -22,6 +22,7 @@ from tests.factories import (
     make_staff,
     make_staff_with_mfa,
     sample_pdf,
+    third_party_consent,
     totp_now,
 )
 
@@ -175,3 +176,22 @@ def test_a_licensed_clerk_denies_on_a_clinical_ground_and_routes_the_review(
     clerk.press("Send for review", "routed for review")
     assert "Waiting for Dr. Rowan Reviewer" in page.locator("#outcomes").inner_text()
     assert f"{decider.display_name} ·" in page.locator("#outcomes").inner_text()  # the decider
+
+
+def test_a_clerk_settles_who_an_unsure_requester_is_sending_records_to(live_server, page,
+                                                                       axe_check):
+    """R-REL-2: "not sure" reaches the clerk, who records the kind before anything goes out."""
+    with work(live_server) as session:
+        _staff, secret = make_staff_with_mfa(session, "clerk", email="kind.clerk@example.test")
+        req = make_request(session, recipient_type="third_party", recipient_name="Morgan Lee",
+                           consents=[third_party_consent(recipient_kind="unsure")])
+        request_id = req.id
+    clerk = Clerk(page, axe_check, live_server.url)
+    clerk.sign_in("kind.clerk@example.test", secret)
+    page.goto(f"{live_server.url}/staff/requests/{request_id}")
+    clerk.check("request page with an unsure recipient")
+    assert "Nobody has settled what kind of recipient" in page.locator("#asked").inner_text()
+    page.get_by_label("The recipient is", exact=True).select_option("lawyer")
+    clerk.press("Record the kind of recipient", "recipient kind recorded")
+    assert "The kind of recipient is recorded." in clerk.flash()
+    assert "settled by a clerk as: A lawyer" in page.locator("#asked").inner_text()

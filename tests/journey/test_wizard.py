@@ -238,6 +238,71 @@ def test_changing_the_records_after_signing_the_consent_asks_for_it_again(wizard
     assert response.headers["Location"].endswith("/request/step/consent")
 
 
+def _with_recipient_kind(kind: str) -> dict:
+    return {**EXECUTOR_ANSWERS,
+            "recipient": {**EXECUTOR_ANSWERS["recipient"], "recipient_kind": kind}}
+
+
+def _consent_section(wizard) -> str:
+    page = _text(wizard.get("consent"))
+    return page.split('class="consent-text"', 1)[1].split("</section>", 1)[0]
+
+
+@pytest.mark.parametrize("kind", ["doctor", "health_plan"])
+def test_a_consent_to_a_doctor_or_health_plan_shows_and_records_the_2_31_a_4_iii_statement(
+        wizard, scope, kind):
+    """R-REL-2: the plain choice maps to the statement; what was shown is what is stored."""
+    answers = _with_recipient_kind(kind)
+    wizard.fill(answers, until="consent")
+    section = _consent_section(wizard)
+    assert str(escape(notices.CONSENT_HIPAA_REDISCLOSURE)) in section
+    assert str(escape(notices.CONSENT_RECIPIENT_USE_LIMITS)) in section
+    wizard.submit(answers, slots=EXECUTOR_SLOTS, name="Jordan Quill")
+    with scope() as session:
+        consent = session.scalar(select(Consent))
+        assert (consent.recipient_kind, consent.use_limits_stated,
+                consent.redisclosure_statement_included) == (kind, True, True)
+
+
+@pytest.mark.parametrize("kind", ["lawyer", "insurer", "other", "unsure"])
+def test_a_consent_to_anyone_else_states_the_limits_on_use_without_the_hipaa_statement(
+        wizard, scope, kind):
+    """R-REL-2, Civ. Code 56.11(g): limits on use for every recipient; 2.31(a)(4)(iii) not."""
+    answers = _with_recipient_kind(kind)
+    wizard.fill(answers, until="consent")
+    section = _consent_section(wizard)
+    assert str(escape(notices.CONSENT_RECIPIENT_USE_LIMITS)) in section
+    assert "permissions contained in the HIPAA regulations" not in section
+    assert ("a records clerk will check with you" in section) == (kind == "unsure")
+    wizard.submit(answers, slots=EXECUTOR_SLOTS, name="Jordan Quill")
+    with scope() as session:
+        consent = session.scalar(select(Consent))
+        assert (consent.recipient_kind, consent.use_limits_stated,
+                consent.redisclosure_statement_included) == (kind, True, False)
+
+
+def test_the_recipient_step_asks_who_receives_the_records_and_keeps_what_was_typed(wizard):
+    """R-REL-2: the question is required; a missing answer keeps the other fields."""
+    answers = {k: v for k, v in EXECUTOR_ANSWERS.items() if k != "recipient"}
+    wizard.fill(answers, until="recipient")
+    typed = {k: v for k, v in EXECUTOR_ANSWERS["recipient"].items() if k != "recipient_kind"}
+    response = wizard.post("recipient", typed)
+    page = _text(response)
+    assert response.status_code == 422
+    assert "Choose who is receiving the records." in page
+    assert 'value="Morgan Lee"' in page
+    for label in ("My doctor or clinic", "My health plan, for payment", "A lawyer",
+                  "A life or disability insurer", "Someone else", "I am not sure"):
+        assert label in page
+
+
+def test_changing_the_kind_of_recipient_after_signing_asks_for_the_consent_again(wizard):
+    wizard.fill(EXECUTOR_ANSWERS, slots=EXECUTOR_SLOTS)
+    wizard.post("recipient", {**EXECUTOR_ANSWERS["recipient"], "recipient_kind": "doctor"})
+    response = wizard.get("sign")
+    assert response.headers["Location"].endswith("/request/step/consent")
+
+
 def test_submitting_records_the_signature_with_time_ip_and_user_agent(wizard, scope):
     """R-REL-1: a signed request: typed name, attestation, time, IP and browser."""
     wizard.fill(PATIENT_ANSWERS)

@@ -127,6 +127,84 @@ def test_notes_go_to_a_third_party_with_a_separate_notes_consent(db, clerk):
     assert mail(db, req, clerk).release.id
 
 
+def _packet_text(db, release) -> str:
+    from tests.release import pdfcheck
+
+    with open_document(db.get(StoredDocument, release.packet_document_id)) as reader:
+        return " ".join(pdfcheck.text(reader.read()).split())
+
+
+def test_a_notes_release_packet_carries_the_notes_consent_and_lists_each_r_rel_5(db, clerk):
+    consents = [third_party_consent(), third_party_consent(
+        scope="notes", information_description="Psychotherapy notes of 2016")]
+    req = third_party_request(db, clerk, parts=("complete", "psychotherapy_notes"),
+                              consents=consents)
+    text = _packet_text(db, mail(db, req, clerk).release)
+    # The manifest names both copies; the cover letter summarises both consents.
+    assert "Copy of the signed consent for psychotherapy and counseling notes" in text
+    assert text.count("Copy of the signed consent") >= 2
+    assert "Separate consent for psychotherapy and counseling notes" in text
+    # The copy of the notes consent is there: its own description of the information.
+    assert text.count("Consent to release records") >= 2
+    assert "Describe the records (dates, kinds of record) Psychotherapy notes of 2016" in text
+
+
+def test_a_release_of_notes_alone_carries_only_the_notes_consent_r_rel_5(db, clerk):
+    consents = [third_party_consent(), third_party_consent(
+        scope="notes", information_description="Psychotherapy notes of 2016")]
+    req = third_party_request(db, clerk, parts=("psychotherapy_notes",), consents=consents)
+    text = _packet_text(db, mail(db, req, clerk).release)
+    assert "Psychotherapy notes of 2016" in text
+    assert "Complete record excluding psychotherapy and counseling notes" not in text
+
+
+def test_a_consent_without_the_recipients_limits_on_use_stops_the_release_r_rel_2(db, clerk):
+    req = third_party_request(db, clerk, consents=[third_party_consent(use_limits_stated=False)])
+    with pytest.raises(TransitionRefused, match=r"56\.11\(g\)"):
+        mail(db, req, clerk)
+    assert db.scalars(select(Release)).all() == []
+
+
+def test_an_unsure_recipient_is_settled_by_a_clerk_before_release_r_rel_2(db, clerk):
+    from portal.queue.operations import settle_recipient_kind
+
+    req = third_party_request(db, clerk, consents=[third_party_consent(recipient_kind="unsure")])
+    with pytest.raises(TransitionRefused, match="Nobody has settled what kind of recipient"):
+        mail(db, req, clerk)
+    settle_recipient_kind(db, req, staff_actor(clerk), kind="lawyer",
+                          expected_version=req.version)
+    event = db.scalars(select(AuditEvent).where(
+        AuditEvent.action == "consent.recipient_kind_settled")).one()
+    assert event.actor_id == clerk.id and event.summary["kind"] == "lawyer"
+    assert req.consents[0].recipient_kind == "unsure"  # what the signer chose stays on file
+    assert mail(db, req, clerk).release.id
+
+
+def test_an_unsure_recipient_settled_as_a_doctor_needs_a_consent_with_the_statement_r_rel_2(
+        db, clerk):
+    from portal.queue.operations import settle_recipient_kind
+
+    req = third_party_request(db, clerk, consents=[third_party_consent(recipient_kind="unsure")])
+    settle_recipient_kind(db, req, staff_actor(clerk), kind="doctor",
+                          expected_version=req.version)
+    with pytest.raises(TransitionRefused, match=r"2\.31\(a\)\(4\)\(iii\)"):
+        mail(db, req, clerk)
+
+
+def test_settling_the_recipient_kind_refuses_unsure_and_stale_versions(db, clerk):
+    from portal.core.errors import Conflict
+    from portal.queue.operations import settle_recipient_kind
+
+    req = third_party_request(db, clerk, consents=[third_party_consent(recipient_kind="unsure")])
+    with pytest.raises(TransitionRefused, match="Choose what kind"):
+        settle_recipient_kind(db, req, staff_actor(clerk), kind="unsure",
+                              expected_version=req.version)
+    with pytest.raises(Conflict):
+        settle_recipient_kind(db, req, staff_actor(clerk), kind="lawyer",
+                              expected_version=req.version - 1)
+    assert req.consents[0].recipient_kind_settled is None
+
+
 def test_a_withdrawn_request_cannot_be_released(db, clerk):
     req = advance_request(db, make_request(db), clerk, "in_fulfilment", patient=make_patient(db))
     transition(db, req, "withdraw", staff_actor(clerk))

@@ -20,6 +20,7 @@ from tests.factories import (
     make_roster_patient,
     make_staff,
     sample_pdf,
+    third_party_consent,
 )
 
 
@@ -174,3 +175,42 @@ def test_the_outcome_form_records_a_clinical_denial_for_a_licensed_clerk(client,
     part = db.get(RecordRequest, req.id).parts[0]
     assert (part.outcome, part.denial_ground, part.decided_by_id) == (
         "denied", "harm_to_other", licensed.id)
+
+
+def _third_party(db, kind: str):
+    return make_request(db, recipient_type="third_party", recipient_name="Morgan Lee",
+                        consents=[third_party_consent(recipient_kind=kind)])
+
+
+def test_a_clerk_settles_an_unsure_recipient_from_the_request_page_r_rel_2(client, db, signed_in):
+    req = _third_party(db, "unsure")
+    commit()
+    page = client.get(f"/staff/requests/{req.id}").get_data(as_text=True)
+    assert "Settle who the recipient is" in page and "Nobody has settled" in page
+    response = client.post(f"/staff/requests/{req.id}/recipient-kind", data={
+        "recipient_kind-version": req.version, "recipient_kind-kind": "insurer"})
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(RecordRequest, req.id).consents[0].recipient_kind_settled == "insurer"
+    page = client.get(f"/staff/requests/{req.id}").get_data(as_text=True)
+    assert "Settle who the recipient is" not in page and "Nobody has settled" not in page
+    assert "settled by a clerk as" in page
+
+
+def test_settling_the_recipient_without_a_choice_is_refused_in_plain_words(client, db,
+                                                                          signed_in):
+    req = _third_party(db, "unsure")
+    commit()
+    response = client.post(f"/staff/requests/{req.id}/recipient-kind", data={
+        "recipient_kind-version": req.version, "recipient_kind-kind": ""})
+    assert response.status_code == 422
+    assert "Choose the kind of recipient." in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(RecordRequest, req.id).consents[0].recipient_kind_settled is None
+
+
+def test_a_settled_recipient_shows_no_settle_form(client, db, signed_in):
+    req = _third_party(db, "lawyer")
+    commit()
+    page = client.get(f"/staff/requests/{req.id}").get_data(as_text=True)
+    assert "Settle who the recipient is" not in page and "Valid today" in page

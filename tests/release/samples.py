@@ -64,12 +64,16 @@ def consent(**overrides: object) -> d.ConsentForm:
         "expires_on": date(2027, 5, 26),
         "signed_by": "Maria Lopez",
         "signed_on": TODAY,
+        "recipient_kind": "doctor",
+        "use_limits_stated": True,
+        "redisclosure_statement_included": True,
     }
     return d.ConsentForm(**{**values, **overrides})
 
 
-def consent_summary() -> d.ConsentSummary:
-    return d.ConsentSummary(
+def consent_summary(**overrides: object) -> d.ConsentSummary:
+    values = dict(
+        title="Consent to release records",
         signed_by="Maria Lopez",
         signed_on=date(2026, 11, 20),
         recipient="Dr. Aaron Feld, 200 Main St, Ventura, CA 93001",
@@ -77,6 +81,7 @@ def consent_summary() -> d.ConsentSummary:
         purpose="Continuing care",
         expires_on=date(2027, 5, 20),
     )
+    return d.ConsentSummary(**{**values, **overrides})
 
 
 def cover_letter(third_party: bool = False, **overrides: object) -> d.CoverLetter:
@@ -87,7 +92,7 @@ def cover_letter(third_party: bool = False, **overrides: object) -> d.CoverLette
     if third_party:
         values.update(
             to=address("Dr. Aaron Feld"),
-            third_party_consent=consent_summary(),
+            third_party_consents=(consent_summary(),),
             consent_copy_enclosed=True,
         )
     return d.CoverLetter(**{**values, **overrides})

@@ -133,6 +133,72 @@ def test_blank_consent_is_in_at_least_14_point_type(blank_consent_pdf):
         assert min(pdfcheck.font_sizes(blank_consent_pdf, page)) >= 14
 
 
+# R-REL-2 after the legal review: Civ. Code 56.11(g) and 42 CFR 2.31(a)(4)(iii).
+
+
+def _flat(text: str) -> str:
+    """PDF text with its line breaks and hyphen-free wraps folded to single spaces."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("kind", ["doctor", "health_plan", "lawyer", "insurer", "other", "unsure"])
+def test_filled_consent_states_the_recipients_limits_on_use_r_rel_2_56_11_g(letterhead, kind):
+    tpo = kind in ("doctor", "health_plan")
+    pdf = d.consent_form_pdf(samples.consent(recipient_kind=kind,
+                                             redisclosure_statement_included=tpo), letterhead)
+    text = _flat(_text(pdf))
+    assert "How the recipient may use the records" in text
+    assert notices.CONSENT_RECIPIENT_USE_LIMITS in text
+
+
+@pytest.mark.parametrize(("kind", "label"), [
+    ("doctor", "My doctor or clinic"), ("health_plan", "My health plan, for payment")])
+def test_consent_to_a_doctor_or_health_plan_carries_the_2_31_a_4_iii_statement_r_rel_2(
+        letterhead, kind, label):
+    pdf = d.consent_form_pdf(samples.consent(recipient_kind=kind), letterhead)
+    text = _flat(_text(pdf))
+    assert notices.CONSENT_HIPAA_REDISCLOSURE in text
+    assert notices.CONSENT_RECIPIENT_USE_EXCEPTION in text
+    assert f"The recipient is {label}" in text
+
+
+@pytest.mark.parametrize("kind", ["lawyer", "insurer", "other", "unsure"])
+def test_consent_to_anyone_else_has_no_2_31_a_4_iii_statement_r_rel_2(letterhead, kind):
+    pdf = d.consent_form_pdf(samples.consent(recipient_kind=kind,
+                                             redisclosure_statement_included=False), letterhead)
+    text = _flat(_text(pdf))
+    assert "redisclosed in accordance with the permissions contained in the HIPAA" not in text
+    assert notices.CONSENT_RECIPIENT_USE_EXCEPTION not in text
+
+
+def test_blank_consent_has_the_recipient_kinds_as_tick_boxes_and_both_statements_r_rel_2(
+        blank_consent_pdf):
+    text = _flat(_text(blank_consent_pdf))
+    assert "The recipient is (tick one):" in text
+    for label in ("My doctor or clinic", "My health plan, for payment", "A lawyer",
+                  "A life or disability insurer", "Someone else", "I am not sure"):
+        assert label in text
+    assert notices.CONSENT_RECIPIENT_USE_LIMITS in text
+    # The 2.31(a)(4)(iii) statement is there, tied to the tick boxes that need it.
+    assert (notices.CONSENT_HIPAA_REDISCLOSURE_CONDITION + " "
+            + notices.CONSENT_HIPAA_REDISCLOSURE) in text
+
+
+def test_copy_of_a_consent_signed_before_the_statements_existed_shows_what_was_signed(
+        letterhead):
+    pdf = d.consent_form_pdf(samples.consent(recipient_kind=None, use_limits_stated=False,
+                                             redisclosure_statement_included=False), letterhead)
+    text = _flat(_text(pdf))
+    assert notices.CONSENT_RECIPIENT_USE_LIMITS not in text
+    assert notices.CONSENT_HIPAA_REDISCLOSURE not in text
+    assert "Signed electronically by Maria Lopez" in text
+
+
+def test_consent_with_the_redisclosure_statement_but_no_use_limits_is_refused():
+    with pytest.raises(d.DocumentRefused, match="limits on use"):
+        samples.consent(use_limits_stated=False, redisclosure_statement_included=True)
+
+
 def test_consent_without_recipient_is_refused():
     with pytest.raises(d.DocumentRefused, match="recipient"):
         samples.consent(recipients=())
@@ -207,6 +273,30 @@ def test_extension_notice_gives_reasons_and_the_new_date_r_dl_2(letterhead):
 def test_extension_notice_says_california_has_no_extension_r_dl_2(letterhead):
     text = _text(d.extension_notice_pdf(samples.extension_notice(), letterhead))
     assert "California law does not allow an extension" in text
+
+
+def test_extension_notice_for_copies_cites_164_524_b_2_ii_r_dl_2(letterhead):
+    text = _flat(_text(d.extension_notice_pdf(samples.extension_notice(), letterhead)))
+    assert "45 CFR 164.524(b)(2)(ii)" in text
+    assert "164.528" not in text
+
+
+def test_accounting_extension_notice_cites_164_528_c_1_ii_and_names_no_california_date_r_dl_4(
+        letterhead):
+    notice = samples.extension_notice(
+        kind="accounting", california_due_on=None, received_on=date(2026, 10, 1),
+        hipaa_due_on=date(2026, 11, 30), new_due_on=date(2026, 12, 30),
+        generated_on=date(2026, 11, 26))
+    text = _flat(_text(d.extension_notice_pdf(notice, letterhead)))
+    assert "45 CFR 164.528(c)(1)(ii)" in text
+    assert "164.524" not in text
+    assert "California" not in text
+    assert "no later than December 30, 2026" in text
+
+
+def test_extension_notice_of_an_unknown_kind_is_refused():
+    with pytest.raises(d.DocumentRefused, match="kind"):
+        samples.extension_notice(kind="amendment")
 
 
 def test_extension_notice_after_the_hipaa_due_date_is_refused_r_dl_2():

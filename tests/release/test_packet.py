@@ -107,7 +107,7 @@ def build(cover: bytes, consent: bytes | None, records: dict[str, bytes] = RECOR
     result = release_packet(
         out,
         cover_pdf=cover,
-        consent_pdf=consent,
+        consent_pdfs=[("Copy of the signed consent", consent)] if consent else [],
         records=[source(label, data) for label, data in records.items()],
         reference=samples.REFERENCE,
         recipient=RECIPIENT,
@@ -239,7 +239,6 @@ def test_record_that_differs_from_its_stored_digest_is_not_released(cover):
         release_packet(
             io.BytesIO(),
             cover_pdf=cover,
-            consent_pdf=None,
             records=[tampered],
             reference=samples.REFERENCE,
             recipient=RECIPIENT,
@@ -260,7 +259,6 @@ def test_spooled_plaintext_is_removed_when_the_build_fails(cover, tmp_path, monk
         release_packet(
             io.BytesIO(),
             cover_pdf=cover,
-            consent_pdf=None,
             records=[tampered],
             reference=samples.REFERENCE,
             recipient=RECIPIENT,

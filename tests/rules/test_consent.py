@@ -6,9 +6,16 @@ from datetime import UTC, date, datetime
 import pytest
 
 from portal.rules.consent import (
+    RECIPIENT_KIND_UNSETTLED,
+    REDISCLOSURE_STATEMENT_MISPLACED,
+    REDISCLOSURE_STATEMENT_MISSING,
+    SETTLED_RECIPIENT_KINDS,
     STATEMENTS_MISSING,
+    USE_LIMITS_MISSING,
     ConsentTerms,
     consent_problems,
+    consent_scopes_relied_on,
+    needs_redisclosure_statement,
     notes_release_problems,
     revocation_applies,
 )
@@ -30,6 +37,9 @@ def consent(**changes) -> ConsentTerms:
         signature_name="Ana Example",
         signed_at=datetime(2026, 3, 1, 18, 0, tzinfo=UTC),
         statements_acknowledged=True,
+        recipient_kind="doctor",
+        use_limits_stated=True,
+        redisclosure_statement_included=True,
     )
     return replace(terms, **changes)
 
@@ -109,6 +119,58 @@ def test_consent_without_an_end_date_is_refused_even_if_it_names_an_event():
     problems = consent_problems(terms, TODAY)
     assert len(problems) == 1
     assert "Civil Code 56.11" in problems[0]
+
+
+# R-REL-2, Civ. Code 56.11(g) and 42 CFR 2.31(a)(4)(iii): the recipient's limits on use, and the
+# redisclosure statement exactly when the recipient is a doctor, clinic or health plan.
+
+
+def test_consent_without_the_recipients_limits_on_use_is_refused_r_rel_2_56_11_g():
+    assert consent_problems(consent(use_limits_stated=False), TODAY) == [USE_LIMITS_MISSING]
+
+
+@pytest.mark.parametrize("kind", ["doctor", "health_plan"])
+def test_doctor_clinic_or_health_plan_needs_the_2_31_a_4_iii_statement_r_rel_2(kind):
+    assert needs_redisclosure_statement(kind)
+    terms = consent(recipient_kind=kind, redisclosure_statement_included=False)
+    assert consent_problems(terms, TODAY) == [REDISCLOSURE_STATEMENT_MISSING]
+    assert consent_problems(consent(recipient_kind=kind), TODAY) == []
+
+
+@pytest.mark.parametrize("kind", ["lawyer", "insurer", "other"])
+def test_other_recipients_get_no_2_31_a_4_iii_statement_r_rel_2(kind):
+    assert not needs_redisclosure_statement(kind)
+    terms = consent(recipient_kind=kind, redisclosure_statement_included=False)
+    assert consent_problems(terms, TODAY) == []
+    assert consent_problems(consent(recipient_kind=kind), TODAY) == [
+        REDISCLOSURE_STATEMENT_MISPLACED
+    ]
+
+
+@pytest.mark.parametrize("kind", ["unsure", None])
+def test_unsettled_recipient_kind_stops_the_release_until_a_clerk_settles_it_r_rel_2(kind):
+    terms = consent(recipient_kind=kind, redisclosure_statement_included=False)
+    assert consent_problems(terms, TODAY) == [RECIPIENT_KIND_UNSETTLED]
+
+
+def test_a_clerk_may_settle_to_every_kind_but_unsure():
+    assert "unsure" not in SETTLED_RECIPIENT_KINDS
+    assert set(SETTLED_RECIPIENT_KINDS) == {"doctor", "health_plan", "lawyer", "insurer", "other"}
+
+
+# R-REL-5, 2.32(b): every consent a released part rests on travels with it.
+
+
+def test_a_release_of_notes_and_other_parts_rests_on_both_consents_r_rel_5():
+    assert consent_scopes_relied_on(other_parts=True, notes_parts=True) == ("general", "notes")
+
+
+def test_a_release_of_notes_alone_rests_on_the_notes_consent_r_rel_5():
+    assert consent_scopes_relied_on(other_parts=False, notes_parts=True) == ("notes",)
+
+
+def test_a_release_without_notes_rests_on_the_general_consent_r_rel_5():
+    assert consent_scopes_relied_on(other_parts=True, notes_parts=False) == ("general",)
 
 
 # R-REL-3: expired, revoked or known-false consents are invalid.
