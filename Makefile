@@ -41,6 +41,7 @@ system-deps:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: install system-deps lint test-sqlite test-postgres test-clock
 

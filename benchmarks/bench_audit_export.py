@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from pg_database import ensure_pg_database  # noqa: E402
 
-from portal.audit.chain import GENESIS_HASH, canonical_form, chain_hash  # noqa: E402
+from portal.trail.chain import GENESIS_HASH, canonical_form, chain_hash  # noqa: E402
 
 COLUMNS = ("id, occurred_at, actor_type, actor_id, action, object_type, object_id, request_id, "
            "client_ip, prev_hash, hash, summary")

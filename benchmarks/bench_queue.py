@@ -105,12 +105,12 @@ def bulk_insert(engine, table, rows: list[dict]) -> None:
 def fill(engine, size: int) -> dict:
     """Staff, requesters, `size` requests with search tokens, and their audit events."""
     from portal.accounts.models import StaffRole, StaffUser
-    from portal.audit.chain import GENESIS_HASH, canonical_form, chain_hash
-    from portal.audit.models import AuditEvent
     from portal.queue.models import RequestSearchToken, search_tokens
     from portal.requests.models import RecordRequest, Requester
     from portal.requests.operations import normalize_for_search
     from portal.rules.deadlines import compute_clocks, pacific_date
+    from portal.trail.chain import GENESIS_HASH, canonical_form, chain_hash
+    from portal.trail.models import AuditEvent
 
     generator = load_generator()
     rng = random.Random(size)

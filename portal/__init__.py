@@ -118,9 +118,9 @@ def register_commands(app: Flask) -> None:
     """CLI commands: each area contributes its own in portal/<area>/cli.py when it has one."""
     import importlib
 
-    from portal.core import cli as core_cli
+    from portal import cli as app_cli
 
-    core_cli.init_app(app)
+    app_cli.init_app(app)
     for area in AREAS:
         try:
             module = importlib.import_module(f"portal.{area}.cli")

@@ -25,7 +25,6 @@ DEFAULTS: dict[str, object] = {
     "TRUSTED_HOSTS": None,  # list of host names; None derives it from BASE_URL
     "PROXY_COUNT": 0,  # X-Forwarded-* trusted only for this many proxies in front
     "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379/0 in production
-    "TIMEZONE": "America/Los_Angeles",
     # --- mail (R-SEC-4: neutral sender) ---
     "MAIL_BACKEND": "outbox",  # "outbox" writes .eml files; "smtp" sends
     "MAIL_SENDER": "Records Custodian <records@example.invalid>",

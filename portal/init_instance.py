@@ -12,7 +12,7 @@ import argparse
 import os
 
 from portal import create_app
-from portal.core.cli import setup_instance
+from portal.cli import setup_instance
 
 
 def main(argv: list[str] | None = None) -> None:

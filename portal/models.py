@@ -7,8 +7,8 @@ from portal.accounts.models import (
     StaffUser,
     UnknownSignIn,
 )
-from portal.audit.models import AuditEvent, ExportRecord
-from portal.identity.models import EmailToken, ProofingStep, RosterMatch
+from portal.audit.models import ExportRecord
+from portal.identity.models import EmailToken, ProofingStep, RosterMatch, RosterMatchRun
 from portal.queue.models import RequestSearchToken
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.requests.models import (
@@ -22,6 +22,7 @@ from portal.requests.models import (
 )
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
 from portal.storage.models import StoredDocument
+from portal.trail.models import AuditEvent
 
 __all__ = [
     "Admission",
@@ -43,6 +44,7 @@ __all__ = [
     "RequestPart",
     "RosterBlockingKey",
     "RosterMatch",
+    "RosterMatchRun",
     "RosterName",
     "RosterPatient",
     "StaffRole",

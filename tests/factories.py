@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import StaffRole, StaffUser
 from portal.core.actor import SYSTEM, Actor
 from portal.requests.models import Requester
-from portal.requests.operations import ConsentInput, NewRequest, create_request, today_pacific
+from portal.requests.operations import ConsentInput, NewRequest, create_request
 from portal.roster.models import Admission, RosterName, RosterPatient
+from portal.rules.deadlines import today_pacific
 
 _seq = itertools.count(1)
 

@@ -208,8 +208,7 @@ def session_check():
 @staff_required()
 def keep_alive():
     """The "Stay signed in" button: restart this session's idle clock, change nothing else."""
-    # R-SEC-1 keeps the idle logoff; WCAG 2.2.1 lets the person extend it before it bites.
-    current_user.auth_session.last_seen_at = utcnow()
+    operations.keep_alive(current_user.auth_session)
     return "", 204
 
 

@@ -12,7 +12,6 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -36,11 +35,12 @@ from portal.accounts.passwords import (
 )
 from portal.accounts.permissions import ADMINISTER_STAFF, ROLES
 from portal.accounts.sessions import revoke_sessions
-from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.core.mail import send_mail
 from portal.core.tokens import new_token, token_hash
+from portal.rules import deadlines
+from portal.trail.chain import append_event
 
 # Outcomes of a sign-in step.
 OK = "ok"
@@ -79,7 +79,7 @@ class SetupLink:
 
 def pacific_time(moment: datetime) -> str:
     """A moment as people here read it: "3:45 PM PST on Thursday, 26 November 2026"."""
-    local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    local = deadlines.pacific_time(moment)
     clock = local.strftime("%I:%M %p").lstrip("0")
     return f"{clock} {local.strftime('%Z')} on {local.strftime('%A')}, {local.day} " \
            f"{local.strftime('%B %Y')}"
@@ -382,8 +382,17 @@ def reauthenticate(db: Session, staff: StaffUser, auth_session: AuthSession, pas
 
 
 def sign_out(db: Session, auth_session: AuthSession, *, actor: Actor) -> None:
-    """End one session at the person's request."""
+    """End one session, staff or requester, at the person's request."""
     _end_session(db, auth_session, actor, reason="signed_out")
+
+
+def keep_alive(auth_session: AuthSession) -> None:
+    """"Stay signed in": restart this session's idle clock and change nothing else (R-SEC-1).
+
+    WCAG 2.2.1 lets the person extend the idle logoff before it bites; not audited, as any
+    page view would do the same.
+    """
+    auth_session.last_seen_at = utcnow()
 
 
 def _end_session(db: Session, auth_session: AuthSession, actor: Actor, *, reason: str) -> None:
@@ -392,6 +401,10 @@ def _end_session(db: Session, auth_session: AuthSession, actor: Actor, *, reason
     auth_session.revoked_at = utcnow()
     auth_session.revoked_reason = reason
     db.flush()
+    if auth_session.kind == "requester":
+        append_event(db, "requester.signed_out", actor=actor, object_type="requester",
+                     object_id=auth_session.requester_id, summary={})
+        return
     action = "staff.signed_out" if reason == "signed_out" else "staff.sessions_revoked"
     append_event(db, action, actor=actor, object_type="staff", object_id=auth_session.staff_id,
                  summary={"session_id": auth_session.id, "reason": reason})

@@ -104,7 +104,7 @@ def accounting_requests(session: Session, patient_id: int | None = None) -> list
 def view_accounting(session: Session, actor: Actor, patient: RosterPatient, start: date,
                     end: date, *, as_format: str) -> list[AccountingEntry]:
     """The accounting for one patient, audited as viewed or downloaded (R-AUD-2)."""
-    from portal.audit.chain import append_event
+    from portal.trail.chain import append_event
 
     entries = disclosures_to_others(session, patient.id, start, end)
     append_event(

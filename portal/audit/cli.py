@@ -22,12 +22,12 @@ from flask.cli import AppGroup
 from werkzeug.datastructures import MultiDict
 
 from portal.audit import exports, operations
-from portal.audit.chain import ChainHead, current_head, verify_chain
-from portal.audit.signing import key_fingerprint, load_private_key, public_key_pem
 from portal.audit.verify import verify_export
 from portal.core.actor import SYSTEM
 from portal.core.db import commit, get_session
-from portal.requests.operations import today_pacific
+from portal.rules.deadlines import today_pacific
+from portal.trail.chain import ChainHead, current_head, verify_chain
+from portal.trail.signing import key_fingerprint, load_private_key, public_key_pem
 
 audit_group = AppGroup("audit", help="Check the audit trail and exports.")
 export_group = AppGroup("export", help="Export the request log or the audit trail with a "

@@ -32,15 +32,16 @@ from portal.audit.forms import (
     RequestLogFilterForm,
     TrailFilterForm,
 )
-from portal.audit.models import AuditEvent, ExportRecord
+from portal.audit.models import ExportRecord
 from portal.audit.request_log import RequestLogTotals, iter_request_log
-from portal.audit.signing import key_fingerprint, load_private_key, public_key_pem
 from portal.core.db import get_session, read_mostly
 from portal.core.errors import render_error
 from portal.core.security import SANDBOX_CSP
 from portal.requests.models import RecordRequest
-from portal.requests.operations import today_pacific
 from portal.roster.models import RosterPatient
+from portal.rules.deadlines import today_pacific
+from portal.trail.models import AuditEvent
+from portal.trail.signing import key_fingerprint, load_private_key, public_key_pem
 
 LOG_PAGE = 100
 TRAIL_PAGE = 50

@@ -20,18 +20,16 @@ from flask_babel import gettext as _
 from portal.audit.charts import Chart, bar_chart
 from portal.audit.filters import RequestLogFilter
 from portal.audit.request_log import iter_request_log
-from portal.requests.operations import OUTCOMES
+from portal.rules.outcomes import OUTCOMES, REPORT_LABELS
 
 AGE_BUCKETS = ((0, 5), (6, 15), (16, 30), (31, 60), (61, None))
 OUTCOME_ORDER = (*OUTCOMES, None)
 
 
 def _outcome_label(code: str) -> str:
-    return {
-        "released": _("Released"), "denied": _("Denied"), "under_review": _("Under review"),
-        "no_records": _("No records"), "destroyed_fire": _("Lost in fire"),
-        "destroyed_retention": _("Retention"), "undecided": _("Undecided"),
-    }.get(code, code)
+    if code == "undecided":
+        return _("Undecided")
+    return _(REPORT_LABELS[code]) if code in REPORT_LABELS else code
 
 
 def month_start(day: date, back: int = 0) -> date:

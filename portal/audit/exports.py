@@ -1,13 +1,13 @@
 """Streaming, snapshot-bounded exports of the audit trail and the request log (R-SEC-3).
 
-Every export reads one snapshot (portal.audit.snapshot), is bounded by a chain head, streams in
+Every export reads one snapshot (portal.trail.snapshot), is bounded by a chain head, streams in
 chunks (no list of all rows is ever built), hashes its bytes on the way out and ends with a
-manifest signed with the Ed25519 key in the key directory (portal.audit.signing).
+manifest signed with the Ed25519 key in the key directory (portal.trail.signing).
 
 Formats
 -------
 JSON Lines: one JSON object per line. An audit-trail line holds exactly the fields of
-``portal.audit.chain.canonical_form`` plus ``prev_hash`` and ``hash``, so anyone can recompute
+``portal.trail.chain.canonical_form`` plus ``prev_hash`` and ``hash``, so anyone can recompute
 the chain: drop ``hash`` and ``prev_hash``, serialise the rest with sorted keys, compact
 separators and UTF-8, and take SHA-256 of ``prev_hash`` followed by that text.
 
@@ -43,13 +43,13 @@ from datetime import UTC, date, datetime
 from flask import Flask
 from sqlalchemy import bindparam, func, literal_column, select
 
-from portal.audit.chain import ChainHead, format_timestamp
 from portal.audit.filters import RequestLogFilter, TrailFilter
-from portal.audit.models import AuditEvent
 from portal.audit.request_log import COLUMNS, IDENTIFIED_COLUMNS, RequestLogRow, iter_request_log
-from portal.audit.signing import load_private_key, sign_manifest
-from portal.audit.snapshot import Snapshot
 from portal.requests.models import RecordRequest
+from portal.trail.chain import ChainHead, format_timestamp
+from portal.trail.models import AuditEvent
+from portal.trail.signing import load_private_key, sign_manifest
+from portal.trail.snapshot import Snapshot
 
 MANIFEST_VERSION = 1
 KINDS = ("audit", "requests", "requests_identified")

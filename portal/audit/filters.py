@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import exists, select
 
-from portal.audit.models import AuditEvent
 from portal.requests.models import RecordRequest, RequestPart
 from portal.rules.deadlines import PROGRAM_TIME_ZONE
+from portal.trail.models import AuditEvent
 
 
 def pacific_midnight(day: date) -> datetime:
@@ -87,7 +87,7 @@ class RequestLogFilter:
     hipaa: str | None = None
     # A staff id, or 0 for requests nobody is assigned to.
     assignee_id: int | None = None
-    # A part outcome (portal.requests.operations.OUTCOMES) or 'undecided'.
+    # A part outcome (portal.rules.outcomes.OUTCOMES) or 'undecided'.
     outcome: str | None = None
     open_only: bool = False
 

@@ -18,9 +18,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from portal.audit.filters import RequestLogFilter, TrailFilter
-from portal.requests.operations import OUTCOMES, today_pacific
 from portal.rules import lifecycle
-from portal.rules.deadlines import CLOCK_STATES, REQUEST_KINDS
+from portal.rules.deadlines import CLOCK_STATES, REQUEST_KINDS, today_pacific
+from portal.rules.outcomes import OUTCOMES
 
 REQUESTER_TYPES = ("patient", "executor", "beneficiary", "guardian", "agent")
 ACTOR_TYPES = ("staff", "requester", "system", "anonymous")

@@ -17,7 +17,6 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.audit.chain import append_event, current_head
 from portal.audit.exports import ExportPlan
 from portal.audit.filters import RequestLogFilter, TrailFilter
 from portal.audit.models import ExportRecord
@@ -26,6 +25,7 @@ from portal.core.db import utcnow
 from portal.release.models import Disclosure, Release
 from portal.requests.models import RecordRequest
 from portal.roster.models import RosterPatient
+from portal.trail.chain import append_event, current_head
 
 
 def record_view(session: Session, actor: Actor, page: str, *, filters: dict | None = None,

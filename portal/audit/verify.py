@@ -19,8 +19,8 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from portal.audit.chain import canonical_form, chain_hash
-from portal.audit.signing import load_public_key, signature_valid
+from portal.trail.chain import canonical_form, chain_hash
+from portal.trail.signing import load_public_key, signature_valid
 
 REASONS = ("manifest_unreadable", "signature", "different_export", "truncated", "reordered",
            "missing_rows", "extra_rows", "altered")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask
+
+from portal.rules.deadlines import PROGRAM_TIME_ZONE
 
 
 def init_app(app: Flask) -> None:
     """Register filters and context processors."""
-    zone = ZoneInfo(app.config["TIMEZONE"])
+    zone = PROGRAM_TIME_ZONE
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.template_filter("pacific")

@@ -15,10 +15,10 @@ from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from portal.accounts import operations as account_operations
 from portal.accounts.permissions import public, requester_required, token_required
 from portal.accounts.sessions import current_actor, session_check_response, start_session
-from portal.audit.chain import append_event
-from portal.core.db import get_session, utcnow
+from portal.core.db import get_session
 from portal.extensions import limiter
 from portal.identity import operations
 from portal.identity.forms import LostEmailForm, SignInForm, TokenActionForm
@@ -100,8 +100,7 @@ def session_check():
 @requester_required
 def keep_alive():
     """The "Stay signed in" button: restart this session's idle clock, change nothing else."""
-    # R-SEC-1 keeps the idle logoff; WCAG 2.2.1 lets the person extend it before it bites.
-    current_user.auth_session.last_seen_at = utcnow()
+    account_operations.keep_alive(current_user.auth_session)
     return "", 204
 
 
@@ -109,11 +108,8 @@ def keep_alive():
 def sign_out():
     """End the requester's session (POST only, with the CSRF token)."""
     if current_user.is_authenticated and current_user.kind == "requester":
-        auth = current_user.auth_session
-        auth.revoked_at = utcnow()
-        auth.revoked_reason = "signed_out"
-        append_event(get_session(), "requester.signed_out", actor=current_actor(),
-                     object_type="requester", object_id=current_user.id, summary={})
+        account_operations.sign_out(get_session(), current_user.auth_session,
+                                    actor=current_actor())
         logout_user()
         flask_session.clear()
         flash(_("You are signed out."), "success")

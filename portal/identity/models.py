@@ -67,3 +67,29 @@ class RosterMatch(Base):
     decision: Mapped[str] = mapped_column(String(10))
     matched_fields: Mapped[dict] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RosterMatchRun(Base):
+    """One run of the roster match for a request: when, on what inputs, and its ranking.
+
+    R-ID-2(c): every run is kept, so a new run never erases the earlier ranking; RosterMatch
+    holds the latest run's candidates for the clerk's choice. ``inputs_digest`` is the SHA-256
+    of what was matched (the request's details about the patient, the thresholds and the
+    candidate limit), so two runs on the same inputs can be told from a run after a
+    correction. Runs from before this table existed have no digest and, but for the last, no
+    ranking: the trail kept only their counts.
+    """
+
+    __tablename__ = "roster_match_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("record_request.id", ondelete="CASCADE"), index=True
+    )
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    inputs_digest: Mapped[str | None] = mapped_column(String(64))
+    candidate_count: Mapped[int] = mapped_column(Integer)
+    # [{"patient_id", "rank", "score", "decision", "matched_fields"}, ...]; None when not kept.
+    ranking: Mapped[list | None] = mapped_column(JSON(none_as_null=True))

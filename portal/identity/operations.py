@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.core.background import run_after_commit
 from portal.core.db import get_session, utcnow
@@ -26,6 +25,7 @@ from portal.identity.links import external_url, neutral_subject, translation_con
 from portal.identity.models import EmailToken, ProofingStep
 from portal.requests.models import RecordRequest, Requester
 from portal.rules import lifecycle
+from portal.trail.chain import append_event
 
 CONFIRM_EMAIL = "confirm_email"
 SIGN_IN = "sign_in"

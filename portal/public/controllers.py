@@ -52,18 +52,34 @@ def mail_in():
     return render_template("public/mail_in.html")
 
 
+def _pdf_download(data: bytes, filename: str) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 @public
 def mail_in_form():
     """The printable request form, with a blank consent (PDF)."""
     from portal.release.documents import mail_in_request_form_pdf
     from portal.release.letterhead import letterhead_from_config
-    from portal.requests.operations import today_pacific
+    from portal.rules.deadlines import today_pacific
 
-    data = mail_in_request_form_pdf(letterhead_from_config(current_app.config),
-                                    generated_on=today_pacific())
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'attachment; filename="records-request-form.pdf"'
-    return response
+    return _pdf_download(mail_in_request_form_pdf(letterhead_from_config(current_app.config),
+                                                  generated_on=today_pacific()),
+                         "records-request-form.pdf")
+
+
+@public
+def consent_form():
+    """The blank consent alone (PDF): for a request already sent that needs a new consent."""
+    from portal.release.documents import blank_consent_form_pdf
+    from portal.release.letterhead import letterhead_from_config
+    from portal.rules.deadlines import today_pacific
+
+    return _pdf_download(blank_consent_form_pdf(letterhead_from_config(current_app.config),
+                                                generated_on=today_pacific()),
+                         "consent-to-release-form.pdf")
 
 
 @public

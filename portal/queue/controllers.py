@@ -42,9 +42,10 @@ from portal.identity.previews import PreviewUnavailable, render_preview
 from portal.queue import forms, listing, operations, page
 from portal.release.operations import release_request
 from portal.requests.models import LostEmailReport, RecordRequest
-from portal.requests.operations import TransitionRefused, today_pacific
+from portal.requests.operations import TransitionRefused
 from portal.roster.models import RosterPatient
 from portal.rules import lifecycle
+from portal.rules.deadlines import today_pacific
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import StoredDocument
 from portal.storage.operations import open_document

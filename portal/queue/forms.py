@@ -19,7 +19,6 @@ from portal.queue.operations import (
     COULD_NOT_VERIFY_REASONS,
     EVIDENCE_LABELS,
     INFORMATION_REASONS,
-    OUTCOME_LABELS,
 )
 from portal.requests.forms import (
     DELIVERIES,
@@ -36,6 +35,7 @@ from portal.requests.forms import (
     past_date,
     required_choice,
 )
+from portal.rules import outcomes
 from portal.rules.consent import RECIPIENT_KIND_LABELS, SETTLED_RECIPIENT_KINDS
 from portal.rules.lifecycle import STAFF_STATUS_LABELS
 from portal.rules.notices import DENIAL_GROUNDS
@@ -181,7 +181,7 @@ class RecipientKindForm(VersionedForm):
 class OutcomeForm(VersionedForm):
     parts = MultiCheckboxField(_l("Requested parts"))
     outcome = SelectField(_l("Outcome"), choices=options([("", _l("Choose an outcome"))] + [
-        (k, v) for k, v in OUTCOME_LABELS.items() if k != "under_review"]))
+        (k, _l(outcomes.CHOICE_LABELS[k])) for k in outcomes.DECIDABLE]))
     ground = SelectField(_l("Ground for a denial"),
                          choices=options([("", _l("Not a denial"))]
                                          + list(GROUND_LABELS.items())))

@@ -23,10 +23,11 @@ from portal.identity.links import external_url, neutral_subject, translation_con
 from portal.release import documents as d
 from portal.release.letterhead import Letterhead, letterhead_from_config
 from portal.requests.models import Consent, RecordRequest, RequestPart
-from portal.requests.operations import NOTES_PARTS, PART_LABELS, today_pacific
+from portal.requests.operations import NOTES_PARTS, PART_LABELS
 from portal.roster.operations import split_other_names
+from portal.rules import outcomes
 from portal.rules.consent import consent_scopes_relied_on
-from portal.rules.deadlines import pacific_date
+from portal.rules.deadlines import pacific_date, today_pacific
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
 
@@ -41,9 +42,7 @@ LETTER_TITLES = {
     "extension": "Extension notice",
     "denial": "Denial letter",
     "review_decision": "Review decision",
-    "no_records": "No records found",
-    "destroyed_fire": "Records destroyed in the 2018 fire",
-    "destroyed_retention": "Records destroyed under the retention schedule",
+    **outcomes.NOT_AVAILABLE_TITLES,
 }
 
 
@@ -108,20 +107,35 @@ def notify_requester(req: RecordRequest) -> None:
         send_mail(req.contact_email, neutral_subject(), body)
 
 
+def delivery_words(req: RecordRequest) -> str:
+    """How the records go, in plain words (English: the acknowledgement letter's wording)."""
+    if req.recipient_type == "third_party":
+        how = "by a download link that needs an access code" if req.delivery == "download" \
+            else "as paper copies by mail"
+        return f"To {req.recipient_name}, {how}"
+    return "By secure download" if req.delivery == "download" else "As paper copies by mail"
+
+
+def acknowledgement_pdf(req: RecordRequest) -> bytes:
+    """Receipt of a request with its due dates (R-DL-1), for web and paper requests alike.
+
+    An accounting request has only the federal clock (R-DL-4), so it names no California date.
+    """
+    letter = d.Acknowledgement(
+        **_base(req, today_pacific()), received_on=req.received_on,
+        requested=tuple(part_label(p) for p in req.parts), delivery=delivery_words(req),
+        california_due_on=req.california_due_on,
+        hipaa_due_on=req.hipaa_extended_due_on or req.hipaa_due_on,
+        about_name=(f"{req.patient_first_name} {req.patient_last_name}"
+                    if req.requester_type != "patient" else None),
+    )
+    return d.acknowledgement_pdf(letter, letterhead())
+
+
 def acknowledgement_letter(session: Session, req: RecordRequest,
                            actor: Actor) -> StoredDocument:
-    """Receipt of a request with both due dates (R-DL-1); says nothing about any patient."""
-    today = today_pacific()
-    delivery = ("By mail to the address you gave" if req.delivery == "mail"
-                else "Secure download through the records portal")
-    letter = d.Acknowledgement(
-        **_base(req, today), received_on=req.received_on,
-        requested=tuple(part_label(p) for p in req.parts), delivery=delivery,
-        california_due_on=req.california_due_on or req.hipaa_due_on,
-        hipaa_due_on=req.hipaa_due_on,
-    )
-    return store_letter(session, req, "acknowledgement",
-                        d.acknowledgement_pdf(letter, letterhead()), actor)
+    """Keep the receipt of a paper request on it; says nothing about any patient (R-ID-5)."""
+    return store_letter(session, req, "acknowledgement", acknowledgement_pdf(req), actor)
 
 
 def could_not_verify_letter(session: Session, req: RecordRequest, actor: Actor,

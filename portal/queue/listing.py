@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.accounts.models import StaffUser
 from portal.accounts.permissions import WORK_REQUESTS, permissions_for
-from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.queue.models import RequestSearchToken
 from portal.requests.models import RecordRequest
 from portal.requests.operations import normalize_for_search
 from portal.rules import lifecycle
 from portal.rules.deadlines import clock_state, days_left
+from portal.trail.chain import append_event
 
 REFERENCE_PATTERN = re.compile(r"(?i)^\s*(CPP-\d{4}-\d{1,9})\s*$")
 SCOPES = ("open", "closed", "all")

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import BinaryIO
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -28,7 +27,6 @@ from portal.accounts.permissions import (
     WORK_REQUESTS,
     permissions_for,
 )
-from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.identity.models import ProofingStep, RosterMatch
@@ -50,17 +48,17 @@ from portal.requests.operations import (
     clock_settings,
     create_request,
     gather_facts,
-    today_pacific,
     transition,
 )
 from portal.roster.models import RosterPatient
-from portal.rules import lifecycle
+from portal.rules import lifecycle, outcomes
 from portal.rules.consent import SETTLED_RECIPIENT_KINDS
-from portal.rules.deadlines import check_extension, compute_clocks
+from portal.rules.deadlines import check_extension, compute_clocks, pacific_moment, today_pacific
 from portal.rules.notices import DENIAL_GROUNDS
 from portal.storage.filestore import FileTooLarge
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
+from portal.trail.chain import append_event
 
 # R-ID-2(b)/(d): what a clerk may rely on to decide who the requester is.
 IDENTITY_EVIDENCE = {
@@ -89,15 +87,6 @@ INFORMATION_REASONS = {
     "consent_incomplete": "Consent incomplete or unclear",
     "details_unclear": "Details of the request unclear",
     "other": "Other",
-}
-DECIDED_OUTCOMES = ("released", "denied", "no_records", "destroyed_fire", "destroyed_retention")
-OUTCOME_LABELS = {
-    "released": "Release",
-    "denied": "Deny",
-    "no_records": "No records found",
-    "destroyed_fire": "Destroyed in the 2018 fire",
-    "destroyed_retention": "Destroyed under the retention schedule",
-    "under_review": "Denial under review",
 }
 # The notes ground applies to psychotherapy and SUD counseling notes only (R-REL-4, R-DEN-1).
 NOTES_ONLY_GROUNDS = frozenset({"psychotherapy_notes"})
@@ -427,7 +416,7 @@ def record_outcome(session: Session, req: RecordRequest, actor: Actor, *,
     """
     _check_in_place(session, req, "record_outcome", actor, expected_version)
     parts = _parts(req, part_ids)
-    if outcome not in DECIDED_OUTCOMES:
+    if outcome not in outcomes.DECIDABLE:
         raise _refuse("Choose an outcome.")
     decided = [p for p in parts if p.outcome not in (None, "released")]
     if decided:
@@ -452,8 +441,8 @@ def record_outcome(session: Session, req: RecordRequest, actor: Actor, *,
         part.outcome = outcome
         part.denial_ground = ground if outcome == "denied" else None
         part.outcome_note = note or None
-        part.other_custodian = (other_custodian or None) if outcome in (
-            "no_records", "destroyed_fire", "destroyed_retention") else None
+        part.other_custodian = ((other_custodian or None) if outcome in outcomes.NOT_AVAILABLE
+                                else None)
         part.decided_by_id = actor.id
         part.decided_at = now
     _touch(req)
@@ -605,8 +594,7 @@ class PaperScan:
 
 def received_moment(received_on: date) -> datetime:
     """Noon in Los Angeles on the day the paper arrived: its receipt date (R-DL-1)."""
-    zone = ZoneInfo("America/Los_Angeles")
-    return datetime.combine(received_on, time(12), tzinfo=zone).astimezone(UTC)
+    return pacific_moment(received_on, time(12))
 
 
 def enter_paper_request(session: Session, data: NewRequest, actor: Actor, *,

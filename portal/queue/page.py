@@ -17,7 +17,6 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from portal.accounts.models import StaffUser
 from portal.accounts.sessions import current_actor
-from portal.audit.models import AuditEvent
 from portal.core.db import get_session
 from portal.core.tokens import new_token
 from portal.identity.models import ProofingStep, RosterMatch
@@ -32,18 +31,18 @@ from portal.requests.operations import (
     NewRequest,
     consent_terms,
     gather_facts,
-    today_pacific,
 )
 from portal.roster.models import RosterPatient
-from portal.rules import lifecycle
+from portal.rules import lifecycle, outcomes
 from portal.rules.consent import (
     consent_problems,
     notes_release_problems,
     recipient_kind_settled,
 )
-from portal.rules.deadlines import PROGRAM_TIME_ZONE, clock_state, format_due
+from portal.rules.deadlines import PROGRAM_TIME_ZONE, clock_state, format_due, today_pacific
 from portal.rules.notices import DENIAL_GROUNDS
 from portal.storage.models import StoredDocument
+from portal.trail.models import AuditEvent
 
 SECTION_FORMS = {
     "claim": forms.ClaimForm,
@@ -148,12 +147,11 @@ def build_form(section: str, req: RecordRequest, formdata=None, files=None, matc
 
 def _ensure_matches(session, req: RecordRequest, actor) -> list[RosterMatch]:
     """The stored candidates; the match runs here only if it never ran for this request."""
-    matches = _matches(session, req)
-    if not matches and req.is_open and req.patient_id is None and session.scalar(
-            select(AuditEvent.id).where(AuditEvent.request_id == req.id,
-                                        AuditEvent.action == "roster.matched").limit(1)) is None:
-        from portal.roster.operations import run_roster_match
+    from portal.roster.operations import has_match_run, run_roster_match
 
+    matches = _matches(session, req)
+    if not matches and req.is_open and req.patient_id is None and not has_match_run(session,
+                                                                                   req.id):
         matches = run_roster_match(session, req.id, actor)
     return matches
 
@@ -250,7 +248,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
         "settle_recipient_kind": any(not recipient_kind_settled(c.effective_recipient_kind)
                                      for c in req.consents),
         "notes_problems": notes_problems, "part_labels": PART_LABELS,
-        "outcome_labels": operations.OUTCOME_LABELS, "ground_labels": forms.GROUND_LABELS,
+        "outcome_labels": outcomes.CHOICE_LABELS, "ground_labels": forms.GROUND_LABELS,
         "grounds": DENIAL_GROUNDS, "evidence_labels": operations.EVIDENCE_LABELS,
         "letter_titles": letters.LETTER_TITLES,
         "information_reasons": operations.INFORMATION_REASONS,
@@ -288,7 +286,7 @@ def render_release(req: RecordRequest, form, *, problems: list[str] | None = Non
         "released_parts": [p for p in req.parts if p.outcome == "released"],
         "other_parts": [p for p in req.parts if p.outcome != "released"],
         "records": records, "part_labels": PART_LABELS,
-        "outcome_labels": operations.OUTCOME_LABELS,
+        "outcome_labels": outcomes.CHOICE_LABELS,
         "has_email": letters.has_email(req), "today": today_pacific(),
     }
     return render_template("queue/release.html", **context), status

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
-from typing import Literal
+from datetime import date
 
 from portal.release.letterhead import Letterhead
 from portal.release.pdf import render_pdf
+from portal.rules import outcomes
 from portal.rules.consent import RECIPIENT_KIND_LABELS
+from portal.rules.deadlines import extension_window_problems
 from portal.rules.notices import DENIAL_GROUNDS, EXTENSION_CITATIONS, DenialGround
 
 __all__ = [
@@ -31,8 +31,6 @@ __all__ = [
     "DisclosureEntry",
     "DocumentRefused",
     "ExtensionNotice",
-    "FeeLine",
-    "FeeStatement",
     "MailingAddress",
     "OtherCustodian",
     "OutcomeLetter",
@@ -45,19 +43,16 @@ __all__ = [
     "cover_letter_pdf",
     "denial_letter_pdf",
     "extension_notice_pdf",
-    "fee_statement_pdf",
     "mail_in_request_form_pdf",
     "outcome_letter_pdf",
     "review_decision_pdf",
 ]
 
-#: R-DL-2: one extension, at most this long beyond the HIPAA due date (164.524(b)(2)(ii)).
-MAX_EXTENSION = timedelta(days=30)
 #: The Woolsey Fire destroyed the treatment facility and the paper records kept there.
 FACILITY_FIRE_DATE = date(2018, 11, 10)
 
-OutcomeKind = Literal["no_records", "destroyed_fire", "destroyed_retention"]
-OUTCOME_KINDS: tuple[str, ...] = ("no_records", "destroyed_fire", "destroyed_retention")
+#: R-DEN-4: the outcomes that are not denials, each with a letter of its own.
+OUTCOME_KINDS: tuple[str, ...] = outcomes.NOT_AVAILABLE
 
 
 class DocumentRefused(ValueError):
@@ -104,7 +99,8 @@ class Acknowledgement(Letter):
     received_on: date
     requested: tuple[str, ...]
     delivery: str
-    california_due_on: date
+    #: None for an accounting request: only the federal clock runs (R-DL-4).
+    california_due_on: date | None
     hipaa_due_on: date
     about_name: str | None = None
 
@@ -273,12 +269,11 @@ class ExtensionNotice(Letter):
         # R-DL-2: written, with reasons, within the first period, at most 30 days more.
         if not any(reason.strip() for reason in self.reasons):
             raise DocumentRefused("An extension notice must give the reasons for the delay.")
-        if self.generated_on > self.hipaa_due_on:
-            raise DocumentRefused("An extension notice must be sent by the HIPAA due date.")
-        if not self.hipaa_due_on < self.new_due_on <= self.hipaa_due_on + MAX_EXTENSION:
-            raise DocumentRefused(
-                "The new date must be after the HIPAA due date and at most 30 days beyond it."
-            )
+        # The window is the deadline rule's (R-DL-2), the same one the clerk's action asks.
+        problems = extension_window_problems(self.hipaa_due_on, self.new_due_on,
+                                             self.generated_on)
+        if problems:
+            raise DocumentRefused(" ".join(problems))
 
 
     @property
@@ -426,7 +421,7 @@ class OtherCustodian:
 class OutcomeLetter(Letter):
     """No records found, or records destroyed: outcomes, not denials (R-DEN-4)."""
 
-    kind: OutcomeKind
+    kind: str
     parts: tuple[str, ...]
     destroyed_on: date | None = None
     other_custodian: OtherCustodian | None = None
@@ -439,73 +434,14 @@ class OutcomeLetter(Letter):
             raise DocumentRefused("An outcome letter must say which parts it covers.")
 
 
-_OUTCOME_TITLES = {
-    "no_records": "No records found",
-    "destroyed_fire": "Records destroyed in the 2018 fire",
-    "destroyed_retention": "Records destroyed under the retention schedule",
-}
-
-
 def outcome_letter_pdf(letter: OutcomeLetter, letterhead: Letterhead) -> bytes:
     """No-records, destroyed-in-the-fire or destroyed-under-retention letter."""
     return _letter_pdf(
         "outcome_letter.html",
         letter,
         letterhead,
-        title=f"{_OUTCOME_TITLES[letter.kind]}: request {letter.reference}",
+        title=f"{outcomes.NOT_AVAILABLE_TITLES[letter.kind]}: request {letter.reference}",
         subject="Outcome of a records request where no copy can be provided",
-    )
-
-
-# ---------------------------------------------------------------- fees (R-FEE-*)
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeeLine:
-    """One charge: what it is for and its amount in dollars."""
-
-    description: str
-    amount: Decimal
-    quantity: int | None = None
-    unit_price: Decimal | None = None
-
-    def __post_init__(self) -> None:
-        if self.amount < 0:
-            raise DocumentRefused("A fee line cannot be negative.")
-        priced = self.unit_price is not None and self.quantity is not None
-        if priced and self.unit_price * self.quantity != self.amount:
-            raise DocumentRefused(f"{self.description}: quantity x price != amount.")
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeeStatement(Letter):
-    """A fee estimate (before fulfilling, R-FEE-3) or statement; zero-fee when no lines."""
-
-    kind: Literal["estimate", "statement"]
-    lines: tuple[FeeLine, ...] = ()
-    waiver: str | None = None
-    payment_instructions: str | None = None
-    #: R-FEE-1 limits apply to the patient's own copy, not to third parties (R-FEE-4).
-    patient_copy: bool = True
-
-    @property
-    def charged(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal("0.00"))
-
-    @property
-    def total(self) -> Decimal:
-        return Decimal("0.00") if self.waiver else self.charged
-
-
-def fee_statement_pdf(letter: FeeStatement, letterhead: Letterhead) -> bytes:
-    """Fee estimate or statement; says records are never held back for an unpaid bill."""
-    what = "Fee estimate" if letter.kind == "estimate" else "Fee statement"
-    return _letter_pdf(
-        "fee_statement.html",
-        letter,
-        letterhead,
-        title=f"{what} for request {letter.reference}",
-        subject=f"{what} for copies of records",
     )
 
 

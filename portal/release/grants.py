@@ -22,17 +22,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts.passwords import verify_password
-from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.core.mail import send_mail
 from portal.core.tokens import new_token, token_hash
 from portal.identity.links import external_url, neutral_subject, translation_context
-from portal.release.models import Disclosure, DownloadGrant, Release
+from portal.release.disclosures import record_disclosure
+from portal.release.models import DownloadGrant, Release
 from portal.requests.models import RecordRequest
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import StoredDocument
 from portal.storage.operations import open_document
+from portal.trail.chain import append_event
 
 PATIENT = "patient"
 THIRD_PARTY = "third_party"
@@ -208,8 +209,9 @@ def normalize_access_code(code: str) -> str:
 
 def _consent_stops_disclosure(session: Session, req: RecordRequest) -> str | None:
     """R-REL-3, R-REL-6: no further disclosure on an expired or revoked consent."""
-    from portal.requests.operations import consent_terms, today_pacific
+    from portal.requests.operations import consent_terms
     from portal.rules.consent import consent_problems
+    from portal.rules.deadlines import today_pacific
 
     general = req.consent_for("general")
     if general is None:
@@ -250,37 +252,9 @@ def _consume(
                  "recipient_type": grant.recipient_type, "count": grant.download_count},
     )
     if grant.recipient_type == THIRD_PARTY:
-        _record_disclosure(session, release, document, actor)
+        record_disclosure(session, session.get(RecordRequest, release.request_id), release,
+                          actor, via="download", disclosed_at=utcnow())
     return grant, document
-
-
-def _record_disclosure(
-    session: Session, release: Release, document: StoredDocument, actor: Actor
-) -> None:
-    """R-AUD-1: date, recipient name and address, what was released, and why."""
-    from portal.requests.operations import PART_LABELS
-
-    req = session.get(RecordRequest, release.request_id)
-    general = req.consent_for("general")
-    recipient = ", ".join(x for x in (req.recipient_name, req.recipient_organisation) if x)
-    released = [PART_LABELS.get(p.part, p.part) for p in req.parts if p.outcome == "released"]
-    disclosure = Disclosure(
-        request_id=req.id,
-        release_id=release.id,
-        patient_id=req.patient_id,
-        recipient_name=recipient or (req.recipient_email or ""),
-        recipient_address=req.recipient_address,
-        description="; ".join(released) or (general.information_description if general else ""),
-        purpose=(general.purpose if general else None) or (req.purpose or ""),
-        packet_sha256=document.sha256,
-    )
-    session.add(disclosure)
-    session.flush()
-    append_event(
-        session, "disclosure.recorded", actor=actor, object_type="disclosure",
-        object_id=disclosure.id, request_id=req.id,
-        summary={"release_id": release.id, "via": "download"},
-    )
 
 
 def verify_document(document: StoredDocument) -> None:

@@ -17,24 +17,20 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.queue import letters
 from portal.queue.operations import received_moment
+from portal.release.disclosures import record_disclosure
 from portal.release.grants import create_download_grant
 from portal.release.models import Disclosure, Release
 from portal.release.packet import RecordSource, release_packet
 from portal.requests.models import RecordRequest
-from portal.requests.operations import (
-    PART_LABELS,
-    TransitionRefused,
-    check_version,
-    today_pacific,
-    transition,
-)
-from portal.rules import lifecycle
+from portal.requests.operations import PART_LABELS, TransitionRefused, check_version, transition
+from portal.rules import lifecycle, outcomes
+from portal.rules.deadlines import today_pacific
 from portal.storage.models import StoredDocument
 from portal.storage.operations import open_document, save_document
+from portal.trail.chain import append_event
 
 METHODS = ("download", "mail")
 
@@ -156,37 +152,15 @@ def release_request(
     # R-AUD-1: anyone but the patient (a personal representative stands in the patient's
     # place, R-ID-3). A download records its disclosure when the recipient downloads.
     if req.recipient_type == "third_party" and method == "mail":
-        disclosure = record_disclosure(session, req, release, actor)
+        disclosure = record_disclosure(session, req, release, actor, via="mail",
+                                       disclosed_at=release.mailed_on or release.released_at)
     if method == "download":
         create_download_grant(session, release, recipient_type=req.recipient_type, actor=actor)
     if method == "mail" or req.recipient_type == "third_party":
         letters.notify_requester(req)
 
     closed = False
-    if all(p.outcome not in (None, "under_review") for p in req.parts):
+    if outcomes.every_part_decided(p.outcome for p in req.parts):
         transition(session, req, "close", actor, summary={"after": "release"})
         closed = True
     return ReleaseOutcome(release=release, disclosure=disclosure, closed=closed)
-
-
-def record_disclosure(session: Session, req: RecordRequest, release: Release,
-                      actor: Actor) -> Disclosure:
-    """The accounting entry: date, recipient and address, what was released, why (R-AUD-1)."""
-    general = req.consent_for("general")
-    released = [PART_LABELS.get(p.part, p.part) for p in req.parts if p.outcome == "released"]
-    disclosure = Disclosure(
-        request_id=req.id, release_id=release.id, patient_id=req.patient_id,
-        disclosed_at=release.mailed_on or release.released_at,
-        recipient_name=_recipient(req) or (req.recipient_email or ""),
-        recipient_address=req.recipient_address,
-        description="; ".join(released),
-        purpose=(general.purpose if general else None) or req.purpose or "",
-        packet_sha256=release.packet_sha256,
-    )
-    session.add(disclosure)
-    session.flush()
-    append_event(session, "disclosure.recorded", actor=actor, object_type="disclosure",
-                 object_id=disclosure.id, request_id=req.id,
-                 summary={"release_id": release.id, "via": "mail"})
-    return disclosure
-

@@ -13,7 +13,6 @@ import re
 import threading
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -94,11 +93,6 @@ def long_date(value: date | None) -> str:
     return f"{value:%B} {value.day}, {value.year}"
 
 
-def money(value: Decimal | int | float) -> str:
-    """US dollars with cents: $1,234.50."""
-    return f"${Decimal(value):,.2f}"
-
-
 def nobreak(value: object) -> str:
     """Keep a phone number or citation on one line: its spaces become no-break spaces."""
     return str(value).replace(" ", "\u00a0")
@@ -144,7 +138,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(
-        long_date=long_date, money=money, isolate=isolate, nobreak=nobreak, oneline=oneline
+        long_date=long_date, isolate=isolate, nobreak=nobreak, oneline=oneline
     )
     environment.globals.update(notices=notices, recipient_kinds=RECIPIENT_KINDS)
     return environment

@@ -6,8 +6,6 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from portal.audit.chain import append_event
-from portal.core.actor import SYSTEM
 from portal.core.db import commit, get_session
 from portal.requests.drafts import purge_expired
 
@@ -19,9 +17,6 @@ def purge() -> None:
     """Delete expired wizard drafts and the files uploaded to them."""
     session = get_session()
     drafts, files = purge_expired(session)
-    if drafts:
-        append_event(session, "draft.purged", actor=SYSTEM, object_type="wizard_draft",
-                     summary={"drafts": drafts, "files": files})
     commit()
     click.echo(f"Deleted {drafts} expired draft(s) and {files} file(s).")
 

@@ -30,13 +30,14 @@ from portal.accounts.permissions import public, requester_required, token_requir
 from portal.accounts.sessions import current_actor
 from portal.core.db import get_session
 from portal.extensions import limiter
+from portal.queue import letters
 from portal.release import grants
 from portal.requests import drafts, forms, journey, wizard
 from portal.requests.models import RecordRequest, WizardDraft
-from portal.requests.operations import TransitionRefused, today_pacific
+from portal.requests.operations import TransitionRefused
 from portal.rules import lifecycle, notices
 from portal.rules.consent import RECIPIENT_KINDS
-from portal.rules.deadlines import format_date, format_due
+from portal.rules.deadlines import format_date, format_due, today_pacific
 from portal.rules.fees import format_cents
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import StoredDocument
@@ -378,7 +379,7 @@ def sent_pdf():
     req, _code = _receipt_request()
     if req is None:
         abort(404)
-    return _pdf_response(journey.acknowledgement_document(req), f"{req.reference}-receipt.pdf")
+    return _pdf_response(letters.acknowledgement_pdf(req), f"{req.reference}-receipt.pdf")
 
 
 # -------------------------------------------------------------------- the requester's pages
@@ -516,7 +517,7 @@ def new_access_code(request_id: int):
 def acknowledgement(request_id: int):
     """The acknowledgement PDF of one of the requester's requests."""
     req = _own_request(request_id)
-    return _pdf_response(journey.acknowledgement_document(req), f"{req.reference}-receipt.pdf")
+    return _pdf_response(letters.acknowledgement_pdf(req), f"{req.reference}-receipt.pdf")
 
 
 def _stream_document(document: StoredDocument, filename: str) -> Response:
@@ -562,10 +563,7 @@ def attachment(request_id: int, document_id: int):
         grants.verify_document(document)
     except IntegrityError:
         abort(500)
-    from portal.audit.chain import append_event
-
-    append_event(session, "document.downloaded", actor=current_actor(), object_type="document",
-                 object_id=document.id, request_id=req.id, summary={"kind": document.kind})
+    journey.record_attachment_download(session, req, document, current_actor())
     return _stream_document(document, document.filename)
 
 

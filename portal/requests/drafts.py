@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.core.actor import SYSTEM
 from portal.core.db import after_commit, utcnow
 from portal.core.keys import app_field_cipher as field_cipher
 from portal.core.tokens import new_token, token_hash
@@ -22,6 +23,7 @@ from portal.requests.models import WizardDraft
 from portal.storage.filestore import UnknownFile
 from portal.storage.models import StoredDocument
 from portal.storage.operations import file_store
+from portal.trail.chain import append_event
 
 COOKIE_NAME = "portal_wizard"
 COOKIE_PATH = "/"
@@ -145,4 +147,7 @@ def purge_expired(session: Session, now: datetime | None = None) -> tuple[int, i
     now = now or utcnow()
     expired = session.scalars(select(WizardDraft).where(WizardDraft.expires_at <= now)).all()
     files = sum(discard_draft(session, row) for row in expired)
+    if expired:
+        append_event(session, "draft.purged", actor=SYSTEM, object_type="wizard_draft",
+                     summary={"drafts": len(expired), "files": files})
     return len(expired), files

@@ -27,6 +27,7 @@ from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget
 
 from portal.rules.consent import RECIPIENT_KINDS, _add_months
+from portal.rules.deadlines import today_pacific
 from portal.rules.fees import PURPOSES
 
 # R-ID-3: the personal representatives the portal accepts; there is no parent path (R-ID-4).
@@ -214,13 +215,6 @@ def is_email(value: str) -> bool:
 def normalize_email(value: str | None) -> str:
     """Addresses are compared and stored lower-case without surrounding spaces."""
     return (value or "").strip().lower()
-
-
-def today_pacific() -> date:
-    """Today in Los Angeles (imported lazily to keep forms free of the operations module)."""
-    from portal.requests.operations import today_pacific as today
-
-    return today()
 
 
 def answer(form, step: str, name: str) -> str:

@@ -10,28 +10,25 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.accounts.passwords import hash_password
-from portal.audit.chain import append_event
-from portal.audit.models import AuditEvent
 from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.identity import operations as identity
-from portal.release.documents import Acknowledgement, MailingAddress, acknowledgement_pdf
 from portal.release.grants import revoke_grants
-from portal.release.letterhead import letterhead_from_config
 from portal.release.models import DownloadGrant
 from portal.requests import wizard
 from portal.requests.forms import normalize_email
 from portal.requests.models import LostEmailReport, Message, RecordRequest, Requester
-from portal.requests.operations import PART_LABELS, create_request, today_pacific, transition
+from portal.requests.operations import PART_LABELS, create_request, transition
 from portal.rules import lifecycle
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
 from portal.storage.uploads import CleanUpload
+from portal.trail.chain import append_event
+from portal.trail.models import AuditEvent
 
 # Unambiguous characters only: no 0/O, 1/I/L, so a code read aloud survives.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -115,45 +112,6 @@ def requested_labels(req: RecordRequest) -> list[str]:
     return [PART_LABELS.get(part.part, part.part) for part in req.parts]
 
 
-def delivery_words(req: RecordRequest) -> str:
-    """How the records go, in plain words (English: the acknowledgement letter's wording)."""
-    if req.recipient_type == "third_party":
-        how = "by a download link that needs an access code" if req.delivery == "download" \
-            else "as paper copies by mail"
-        return f"To {req.recipient_name}, {how}"
-    return "By secure download" if req.delivery == "download" else "As paper copies by mail"
-
-
-def mailing_name(req: RecordRequest) -> str:
-    """Whom letters about the request are addressed to: the person who asked."""
-    if req.requester_type != "patient" and req.requester_name:
-        return req.requester_name
-    return f"{req.patient_first_name} {req.patient_last_name}"
-
-
-def acknowledgement_document(req: RecordRequest) -> bytes:
-    """The acknowledgement PDF (R-DL-1: both due dates), from plain values."""
-    lines = tuple(line for line in (
-        req.address_line1, req.address_line2,
-        " ".join(x for x in (f"{req.address_city}," if req.address_city else None,
-                             req.address_state, req.address_postal_code) if x),
-    ) if line)
-    letter = Acknowledgement(
-        reference=req.reference,
-        generated_on=today_pacific(),
-        to=MailingAddress(name=mailing_name(req), lines=lines or ("(no postal address given)",)),
-        received_on=req.received_on,
-        requested=tuple(requested_labels(req)),
-        delivery=delivery_words(req),
-        # An accounting request has only the 60-day federal clock (R-DL-4).
-        california_due_on=req.california_due_on or req.working_due_on,
-        hipaa_due_on=req.hipaa_extended_due_on or req.hipaa_due_on,
-        about_name=(f"{req.patient_first_name} {req.patient_last_name}"
-                    if req.requester_type != "patient" else None),
-    )
-    return acknowledgement_pdf(letter, letterhead_from_config(current_app.config))
-
-
 def timeline(session: Session, req: RecordRequest) -> list[TimelineEntry]:
     """The request's status changes, oldest first, from its audit trail."""
     events = session.scalars(
@@ -207,6 +165,13 @@ def record_view(session: Session, req: RecordRequest, actor: Actor) -> None:
     """R-AUD-2: a requester opening their request is a view of PHI."""
     append_event(session, "request.viewed", actor=actor, object_type="request",
                  object_id=req.id, request_id=req.id, summary={"by": "requester"})
+
+
+def record_attachment_download(session: Session, req: RecordRequest, document: StoredDocument,
+                               actor: Actor) -> None:
+    """R-AUD-2: a requester downloading a file attached to a message is audited."""
+    append_event(session, "document.downloaded", actor=actor, object_type="document",
+                 object_id=document.id, request_id=req.id, summary={"kind": document.kind})
 
 
 def post_reply(

@@ -14,13 +14,13 @@ from datetime import UTC, date, datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.core.errors import Conflict
 from portal.requests.models import Consent, RecordRequest, RequestPart
-from portal.rules import N_, lifecycle
+from portal.rules import N_, lifecycle, outcomes
 from portal.rules.consent import ConsentTerms, consent_problems, notes_release_problems
-from portal.rules.deadlines import compute_clocks, pacific_date
+from portal.rules.deadlines import compute_clocks, today_pacific
+from portal.trail.chain import append_event
 
 NOTES_PARTS = frozenset({"psychotherapy_notes", "counseling_notes"})
 PART_LABELS = {
@@ -35,8 +35,6 @@ PART_LABELS = {
     "counseling_notes": N_("SUD counseling notes"),
     "accounting": N_("Accounting of disclosures"),
 }
-OUTCOMES = ("released", "denied", "under_review", "no_records", "destroyed_fire",
-            "destroyed_retention")
 
 
 class TransitionRefused(Exception):
@@ -64,11 +62,6 @@ def clock_settings() -> dict:
         "hipaa_days": config["HIPAA_DAYS"],
         "accounting_days": config["ACCOUNTING_DAYS"],
     }
-
-
-def today_pacific() -> date:
-    """Today's date in Los Angeles: the calendar every deadline is counted in."""
-    return pacific_date(datetime.now(UTC))
 
 
 @dataclass
@@ -255,7 +248,7 @@ def gather_facts(session: Session, req: RecordRequest, today: date) -> lifecycle
         notes_consent_problems=tuple(notes_issues),
         parts_to_release=len(to_release),
         parts_with_records=with_records,
-        undecided_parts=sum(1 for p in req.parts if p.outcome in (None, "under_review")),
+        undecided_parts=outcomes.undecided_count(p.outcome for p in req.parts),
     )
 
 

@@ -51,15 +51,15 @@ from sqlalchemy import Table, delete, func, or_, select, text, union
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from portal.audit.chain import append_event
 from portal.core.actor import SYSTEM, Actor
 from portal.core.db import take_write_lock, utcnow
-from portal.identity.models import RosterMatch
+from portal.identity.models import RosterMatch, RosterMatchRun
 from portal.requests.models import RecordRequest
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
 from portal.rules import roster_match
 from portal.rules.deadlines import pacific_date
 from portal.rules.roster_match import MatchQuery, MatchThresholds, RosterCandidate, Stay
+from portal.trail.chain import append_event
 
 COLUMNS = (
     "mrn", "legal_first_name", "legal_last_name", "other_names", "dob", "ssn_last4",
@@ -800,8 +800,25 @@ def candidate_ids(session: Session, keys: Iterable[str]) -> list[int]:
     return sorted(session.scalars(union(named, born)))
 
 
+def match_inputs_digest(query: MatchQuery, thresholds, limit: int) -> str:
+    """SHA-256 of what a match run was given, in a canonical form (R-ID-2(c))."""
+    import json
+    from dataclasses import asdict
+
+    inputs = {"query": asdict(query), "thresholds": asdict(thresholds), "limit": limit}
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def has_match_run(session: Session, request_id: int) -> bool:
+    """Whether the roster match ever ran for this request (read from its runs, not the trail)."""
+    return session.scalar(select(RosterMatchRun.id).where(
+        RosterMatchRun.request_id == request_id).limit(1)) is not None
+
+
 def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -> list[RosterMatch]:
-    """Rank roster candidates for a request and store them, replacing earlier ones (R-ID-2(c)).
+    """Rank roster candidates for a request and keep the run; the latest candidates replace the
+    earlier ones for the clerk's choice, and every run's ranking stays on file (R-ID-2(c)).
 
     Candidates come from the blocking keys, scores from portal.rules.roster_match; the audit
     event holds counts only (R-ID-5: nothing says who matched).
@@ -824,6 +841,13 @@ def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -
         for number, r in enumerate(results, start=1)
     ]
     session.add_all(matches)
+    session.add(RosterMatchRun(
+        request_id=request_id, ran_at=now, actor_type=actor.kind, actor_id=actor.id,
+        inputs_digest=match_inputs_digest(query, thresholds, limit),
+        candidate_count=len(patient_ids),
+        ranking=[{"patient_id": m.patient_id, "rank": m.rank, "score": m.score,
+                  "decision": m.decision, "matched_fields": m.matched_fields} for m in matches],
+    ))
     session.flush()
     append_event(
         session, "roster.matched", actor=actor, object_type="request", object_id=request_id,

@@ -18,11 +18,13 @@ never a violation.
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 PROGRAM_TIME_ZONE = ZoneInfo("America/Los_Angeles")
+#: R-DL-2, R-DL-4: the one extension HIPAA allows, at most this many days past its due date.
+EXTENSION_DAYS = 30
 REQUEST_KINDS = ("copies", "accounting")
 CLOCK_STATES = ("on_time", "late", "overdue", "due_soon", "open")
 
@@ -54,6 +56,21 @@ def as_utc(moment: datetime) -> datetime:
 def pacific_date(moment: datetime) -> date:
     """The calendar date in America/Los_Angeles at `moment` (naive values are read as UTC)."""
     return as_utc(moment).astimezone(PROGRAM_TIME_ZONE).date()
+
+
+def today_pacific() -> date:
+    """Today's date in Los Angeles: the calendar every deadline is counted in (R-DL-1)."""
+    return pacific_date(datetime.now(UTC))
+
+
+def pacific_time(moment: datetime) -> datetime:
+    """`moment` on the clock in Los Angeles (naive values are read as UTC)."""
+    return as_utc(moment).astimezone(PROGRAM_TIME_ZONE)
+
+
+def pacific_moment(day: date, at: time) -> datetime:
+    """The UTC moment of `at` o'clock in Los Angeles on `day` (e.g. noon on a mailing date)."""
+    return datetime.combine(day, at, tzinfo=PROGRAM_TIME_ZONE).astimezone(UTC)
 
 
 def receipt_date(received_at: datetime | date) -> date:
@@ -171,7 +188,7 @@ def compute_clocks(
     ca_inspection_working_days: int = 5,
     hipaa_days: int = 30,
     accounting_days: int = 60,
-    extension_days: int = 30,
+    extension_days: int = EXTENSION_DAYS,
     holidays: Collection[date] | None = None,
 ) -> Clocks:
     """Every due date for a request of `kind` ('copies' or 'accounting') received at `received_at`.
@@ -221,7 +238,7 @@ def check_extension(
     notice_date: date,
     already_extended: bool = False,
     *,
-    extension_days: int = 30,
+    extension_days: int = EXTENSION_DAYS,
 ) -> list[str]:
     """Plain-language reasons a HIPAA extension cannot be granted; an empty list allows it (R-DL-2).
 
@@ -232,8 +249,6 @@ def check_extension(
     notice must also require its reasons.
     """
     problems = []
-    original_due = clocks.hipaa_due
-    latest_new_date = original_due + timedelta(days=extension_days)
     if already_extended or clocks.hipaa_extended_due is not None:
         problems.append(
             "This request has already been extended once. Only one extension is allowed."
@@ -243,6 +258,21 @@ def check_extension(
             f"The notice is dated {format_date(notice_date)}, before the request was received "
             f"on {format_date(clocks.received)}."
         )
+    problems.extend(extension_window_problems(clocks.hipaa_due, requested_new_date, notice_date,
+                                              extension_days=extension_days))
+    return problems
+
+
+def extension_window_problems(
+    original_due: date, requested_new_date: date, notice_date: date, *,
+    extension_days: int = EXTENSION_DAYS,
+) -> list[str]:
+    """The window of the one extension (R-DL-2): notice by the due date, new date within it.
+
+    Both the clerk's action and the written notice ask this one rule.
+    """
+    problems = []
+    latest_new_date = original_due + timedelta(days=extension_days)
     if notice_date > original_due:
         problems.append(
             f"The notice must be sent no later than the HIPAA due date, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from portal.rules import N_
+from portal.rules.permissions import RELEASE_RECORDS, REVIEW_CLINICAL, WORK_REQUESTS
 
 SUBMITTED = "submitted"
 IDENTITY_REVIEW = "identity_review"
@@ -93,29 +94,29 @@ TRANSITIONS: dict[str, Transition] = {
     for t in (
         # R-DL-3: the clocks started at receipt; confirming the email only lets work begin.
         _t("confirm_email", {SUBMITTED}, IDENTITY_REVIEW, {"requester", "system"}),
-        _t("accept_without_email", {SUBMITTED}, IDENTITY_REVIEW, {"staff"}, "work_requests"),
-        _t("request_information", ASKABLE, AWAITING_REQUESTER, {"staff"}, "work_requests"),
+        _t("accept_without_email", {SUBMITTED}, IDENTITY_REVIEW, {"staff"}, WORK_REQUESTS),
+        _t("request_information", ASKABLE, AWAITING_REQUESTER, {"staff"}, WORK_REQUESTS),
         _t("requester_answered", {AWAITING_REQUESTER}, RESUME, {"requester", "staff"}),
-        _t("verify_requester", {IDENTITY_REVIEW}, REQUESTER_VERIFIED, {"staff"}, "work_requests"),
+        _t("verify_requester", {IDENTITY_REVIEW}, REQUESTER_VERIFIED, {"staff"}, WORK_REQUESTS),
         _t("could_not_verify", {IDENTITY_REVIEW, AWAITING_REQUESTER}, COULD_NOT_VERIFY,
-           {"staff"}, "work_requests"),
-        _t("locate_patient", {REQUESTER_VERIFIED}, PATIENT_LOCATED, {"staff"}, "work_requests",
+           {"staff"}, WORK_REQUESTS),
+        _t("locate_patient", {REQUESTER_VERIFIED}, PATIENT_LOCATED, {"staff"}, WORK_REQUESTS,
            ("requester_verified",)),
-        _t("start_fulfilment", {PATIENT_LOCATED}, IN_FULFILMENT, {"staff"}, "work_requests",
+        _t("start_fulfilment", {PATIENT_LOCATED}, IN_FULFILMENT, {"staff"}, WORK_REQUESTS,
            ("requester_verified", "patient_located")),
-        _t("mark_ready", {IN_FULFILMENT}, READY_FOR_RELEASE, {"staff"}, "work_requests",
+        _t("mark_ready", {IN_FULFILMENT}, READY_FOR_RELEASE, {"staff"}, WORK_REQUESTS,
            ("requester_verified", "patient_located", "consent_valid", "records_attached")),
-        _t("release", {READY_FOR_RELEASE}, RELEASED, {"staff"}, "release_records",
+        _t("release", {READY_FOR_RELEASE}, RELEASED, {"staff"}, RELEASE_RECORDS,
            ("requester_verified", "patient_located", "consent_valid", "notes_consent_valid",
             "records_attached")),
         _t("close", {PATIENT_LOCATED, IN_FULFILMENT, RELEASED}, CLOSED, {"staff", "system"},
-           "work_requests", ("every_part_decided",)),
+           WORK_REQUESTS, ("every_part_decided",)),
         _t("withdraw", BEFORE_RELEASE, WITHDRAWN, {"requester", "staff"}),
         # R-REL-6: revocation binds from receipt; a release already made stands.
         _t("revoke_consent", BEFORE_RELEASE, CONSENT_REVOKED, {"requester", "staff"}),
         _t("abandon", {AWAITING_REQUESTER}, ABANDONED, {"system"}),
         # R-DEN-3: a denial reversed on review after the rest went out needs a second release.
-        _t("resume_fulfilment", {RELEASED}, IN_FULFILMENT, {"staff"}, "work_requests"),
+        _t("resume_fulfilment", {RELEASED}, IN_FULFILMENT, {"staff"}, WORK_REQUESTS),
     )
 }
 
@@ -125,18 +126,18 @@ IN_PLACE_ACTIONS: dict[str, Transition] = {
     t.action: t
     for t in (
         # R-DL-2: the HIPAA extension is decided before release; California's date never moves.
-        _t("extend", BEFORE_RELEASE, "", {"staff"}, "work_requests"),
+        _t("extend", BEFORE_RELEASE, "", {"staff"}, WORK_REQUESTS),
         # R-REL-2: a requester "not sure" who receives the records; settled before release.
-        _t("settle_recipient_kind", BEFORE_RELEASE, "", {"staff"}, "work_requests"),
-        _t("record_outcome", {PATIENT_LOCATED, IN_FULFILMENT}, "", {"staff"}, "work_requests",
+        _t("settle_recipient_kind", BEFORE_RELEASE, "", {"staff"}, WORK_REQUESTS),
+        _t("record_outcome", {PATIENT_LOCATED, IN_FULFILMENT}, "", {"staff"}, WORK_REQUESTS,
            ("requester_verified", "patient_located")),
         _t("attach_records", {PATIENT_LOCATED, IN_FULFILMENT, READY_FOR_RELEASE}, "", {"staff"},
-           "work_requests", ("requester_verified", "patient_located")),
+           WORK_REQUESTS, ("requester_verified", "patient_located")),
         # R-DEN-3: routing a clinical denial to another licensed reviewer, and the review.
         _t("route_review", {PATIENT_LOCATED, IN_FULFILMENT, READY_FOR_RELEASE, RELEASED}, "",
-           {"staff"}, "work_requests"),
+           {"staff"}, WORK_REQUESTS),
         _t("decide_review", {PATIENT_LOCATED, IN_FULFILMENT, READY_FOR_RELEASE, RELEASED}, "",
-           {"staff"}, "review_clinical_denials"),
+           {"staff"}, REVIEW_CLINICAL),
     )
 }
 

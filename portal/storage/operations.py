@@ -7,11 +7,11 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from portal.audit.chain import append_event
 from portal.core.actor import Actor
 from portal.core.keys import FILE_KEY_FILE, keyed_app_object
 from portal.storage.filestore import FileStore, LocalEncryptedFileStore
 from portal.storage.models import StoredDocument
+from portal.trail.chain import append_event
 
 
 def file_store() -> FileStore:

@@ -29,6 +29,7 @@ ROUTES = {
     "public.identity": Route(EVERYONE),
     "public.mail_in": Route(EVERYONE),
     "public.mail_in_form": Route(EVERYONE),
+    "public.consent_form": Route(EVERYONE),
     "public.privacy": Route(EVERYONE),
     "public.contact": Route(EVERYONE),
     # The wizard: open to anyone; a draft belongs to the browser holding its cookie.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
+from portal.trail.models import AuditEvent
 
 PASSWORD = "correct horse battery staple"
 

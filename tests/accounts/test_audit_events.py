@@ -6,9 +6,9 @@ import json
 
 from sqlalchemy import select
 
-from portal.audit.chain import verify_chain
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
+from portal.trail.chain import verify_chain
+from portal.trail.models import AuditEvent
 from tests.accounts.steps import audit_actions, audit_events, enter_code, sign_in
 from tests.factories import make_recovery_codes, totp_now
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from portal.audit.chain import append_event
-from portal.audit.signing import load_private_key, public_key_pem
 from portal.core.actor import Actor
 from portal.core.db import commit
+from portal.trail.chain import append_event
+from portal.trail.signing import load_private_key, public_key_pem
 from tests.factories import make_staff
 
 

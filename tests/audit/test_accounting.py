@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from portal.audit.accounting import default_period, disclosures_to_others
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
 from portal.release.models import Disclosure
 from portal.release.pdf import long_date
 from portal.rules.deadlines import pacific_date
+from portal.trail.models import AuditEvent
 from tests.audit.helpers import sign_in_auditor
 from tests.factories import make_patient, make_release, make_request, third_party_consent
 from tests.release.pdfcheck import text as pdf_text

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.audit.chain import ChainHead, canonical_form, chain_hash, current_head, verify_chain
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
+from portal.trail.chain import ChainHead, canonical_form, chain_hash, current_head, verify_chain
+from portal.trail.models import AuditEvent
 from tests.audit.helpers import add_events, raw_sql
 
 

@@ -6,9 +6,10 @@ import json
 
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent, ExportRecord
-from portal.audit.signing import key_fingerprint, load_private_key, public_key_pem
+from portal.audit.models import ExportRecord
 from portal.core.db import commit
+from portal.trail.models import AuditEvent
+from portal.trail.signing import key_fingerprint, load_private_key, public_key_pem
 from tests.audit.helpers import add_events
 from tests.factories import make_request
 

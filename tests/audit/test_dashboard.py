@@ -11,7 +11,7 @@ import pytest
 
 from portal.audit.dashboard import dashboard_numbers, month_start, nearest_rank
 from portal.core.db import commit
-from portal.requests.operations import today_pacific
+from portal.rules.deadlines import today_pacific
 from tests.audit.helpers import sign_in_auditor
 from tests.factories import make_request
 

@@ -21,13 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Text, cast, select
 
 from portal.audit import exports
-from portal.audit.chain import append_event, format_timestamp
 from portal.audit.exports import csv_line
-from portal.audit.models import AuditEvent, ExportRecord
-from portal.audit.signing import public_key_pem
+from portal.audit.models import ExportRecord
 from portal.audit.verify import verify_export
 from portal.core.actor import Actor
 from portal.core.db import commit
+from portal.trail.chain import append_event, format_timestamp
+from portal.trail.models import AuditEvent
+from portal.trail.signing import public_key_pem
 from tests.audit.helpers import add_events, export, public_pem, raw_sql, sign_in_auditor
 from tests.factories import make_request, make_staff
 

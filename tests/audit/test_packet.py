@@ -6,11 +6,11 @@ import io
 
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
 from portal.release.models import Disclosure
 from portal.storage.models import StoredDocument
 from portal.storage.operations import open_document
+from portal.trail.models import AuditEvent
 from tests.audit.helpers import sign_in_auditor
 from tests.factories import make_release, make_request, third_party_consent
 

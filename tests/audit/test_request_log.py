@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from portal.audit.filters import RequestLogFilter
-from portal.audit.models import AuditEvent
 from portal.audit.request_log import iter_request_log
 from portal.core.db import commit
-from portal.requests.operations import today_pacific
+from portal.rules.deadlines import today_pacific
+from portal.trail.models import AuditEvent
 from tests.audit.helpers import sign_in_auditor
 from tests.factories import make_request, make_staff
 

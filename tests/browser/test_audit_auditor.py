@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from portal.audit.signing import load_private_key, public_key_pem
 from portal.audit.verify import verify_export
 from portal.core.db import commit, get_session
+from portal.trail.signing import load_private_key, public_key_pem
 from tests.audit.helpers import add_events
 from tests.factories import make_request, make_staff_with_mfa, totp_now
 

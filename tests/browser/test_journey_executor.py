@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.requests.operations import today_pacific
+from portal.rules.deadlines import today_pacific
 from tests.browser.test_journey_patient import Visit, clerk_work, last_link
 from tests.journey.samples import jpeg_bytes, pdf_bytes
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from portal.audit.chain import append_event, verify_chain
 from portal.core import db as dbmod
 from portal.core.actor import Actor
+from portal.trail.chain import append_event, verify_chain
 
 
 def test_concurrent_appends_from_many_threads_form_one_unbroken_chain(app):

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.core.actor import SYSTEM, Actor
 from portal.core.errors import Conflict
 from portal.requests.models import RecordRequest
-from portal.requests.operations import TransitionRefused, today_pacific, transition
+from portal.requests.operations import TransitionRefused, transition
 from portal.rules import lifecycle
+from portal.rules.deadlines import today_pacific
 from portal.storage.models import StoredDocument
+from portal.trail.models import AuditEvent
 from tests.factories import (
     make_patient,
     make_request,

@@ -15,9 +15,9 @@ import pytest
 import time_machine
 
 from portal.release.operations import release_request
-from portal.requests.operations import TransitionRefused, today_pacific
+from portal.requests.operations import TransitionRefused
 from portal.roster.operations import COLUMNS, parse_roster
-from portal.rules.deadlines import pacific_date
+from portal.rules.deadlines import pacific_date, today_pacific
 from tests.factories import (
     advance_request,
     make_patient,

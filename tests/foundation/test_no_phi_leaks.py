@@ -17,8 +17,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.requests.models import RecordRequest
+from portal.trail.models import AuditEvent
 from tests.journey import clerk as clerk_side
 from tests.journey.samples import EXECUTOR_ANSWERS, Wizard
 

@@ -13,11 +13,11 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from portal.audit.chain import append_event, verify_chain
-from portal.audit.models import AuditEvent
 from portal.core import db as dbmod
 from portal.core.actor import SYSTEM
 from portal.requests.models import RecordRequest
+from portal.trail.chain import append_event, verify_chain
+from portal.trail.models import AuditEvent
 from tests.factories import make_request
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pikepdf
 from PIL import Image
 
-from portal.requests.operations import today_pacific
+from portal.rules.deadlines import today_pacific
 
 # The answers of a patient asking for their own complete record by download.
 PATIENT_ANSWERS: dict[str, dict] = {

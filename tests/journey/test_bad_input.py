@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from portal.requests.models import RecordRequest
-from portal.requests.operations import today_pacific
+from portal.rules.deadlines import today_pacific
 from portal.storage.models import StoredDocument
 from tests.journey.samples import (
     EXECUTABLE,

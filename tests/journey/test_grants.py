@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.requests.models import Consent
-from portal.requests.operations import today_pacific
+from portal.rules.deadlines import today_pacific
 from portal.storage.models import StoredDocument
+from portal.trail.models import AuditEvent
 from tests.factories import (
     make_grant,
     make_request,

@@ -38,6 +38,23 @@ def test_the_mail_in_form_is_a_printable_pdf(client):
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
 
 
+@pytest.mark.pdf
+def test_the_blank_consent_form_can_be_downloaded_on_its_own_r_rel_2(client):
+    """A requester asked for a new consent, or a recipient who needs one, prints it alone."""
+    from portal.rules import notices
+    from tests.release import pdfcheck
+
+    page = client.get("/by-mail").get_data(as_text=True)
+    assert 'href="/by-mail/consent-form.pdf"' in page
+    response = client.get("/by-mail/consent-form.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = " ".join(pdfcheck.text(response.data).split())
+    assert "Consent to release records" in text
+    assert notices.CONSENT_RECIPIENT_USE_LIMITS in text
+    assert "Records request form" not in text
+
+
 @pytest.fixture
 def fee_config(app_config):
     app_config.update(FEE_PATIENT_PAPER_PER_PAGE_CENTS=25, CA_COPY_DAYS=14)

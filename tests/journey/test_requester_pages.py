@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.release.models import DownloadGrant
 from portal.requests.models import Consent, Message, RecordRequest
 from portal.rules.lifecycle import STATUS_LABELS
 from portal.storage.models import StoredDocument
+from portal.trail.models import AuditEvent
 from tests.factories import (
     make_grant,
     make_request,

@@ -8,14 +8,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
 from portal.identity.models import ProofingStep
 from portal.queue import operations
 from portal.requests.models import Message
-from portal.requests.operations import TransitionRefused, today_pacific
+from portal.requests.operations import TransitionRefused
 from portal.rules import lifecycle
+from portal.rules.deadlines import today_pacific
 from portal.storage.models import StoredDocument
+from portal.trail.models import AuditEvent
 from tests.factories import (
     advance_request,
     make_patient,

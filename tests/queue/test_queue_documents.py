@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
 from portal.core.security import SANDBOX_CSP
 from portal.storage.operations import file_store, save_document
+from portal.trail.models import AuditEvent
 from tests.factories import make_request, make_staff, sample_pdf, staff_actor
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
 from portal.queue import listing
-from portal.requests.operations import today_pacific
+from portal.rules.deadlines import today_pacific
+from portal.trail.models import AuditEvent
 from tests.factories import make_request, make_staff, staff_actor
 
 

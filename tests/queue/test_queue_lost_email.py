@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.core.actor import SYSTEM
 from portal.core.db import commit
 from portal.queue import operations
 from portal.requests.journey import LostEmail, report_lost_email
 from portal.requests.models import LostEmailReport, Message
 from portal.requests.operations import TransitionRefused
+from portal.trail.models import AuditEvent
 from tests.factories import make_request, make_staff, staff_actor
 
 

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.release.operations import release_request
-from portal.requests.operations import TransitionRefused, today_pacific, transition
+from portal.requests.operations import TransitionRefused, transition
 from portal.rules import lifecycle
+from portal.rules.deadlines import today_pacific
 from portal.storage.models import StoredDocument
 from portal.storage.operations import open_document
+from portal.trail.models import AuditEvent
 from tests.factories import (
     advance_request,
     make_patient,

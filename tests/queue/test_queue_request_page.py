@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
 from portal.identity.models import RosterMatch
 from portal.requests.models import RecordRequest
 from portal.rules import lifecycle
 from portal.storage.models import StoredDocument
+from portal.trail.models import AuditEvent
 from tests.factories import (
     advance_request,
     make_request,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from portal.release import documents as d
 from portal.release.letterhead import Letterhead, letterhead_from_config
@@ -140,29 +139,6 @@ def could_not_verify(**overrides: object) -> d.CouldNotVerify:
 def outcome(kind: str = "no_records", **overrides: object) -> d.OutcomeLetter:
     values = _letter(kind=kind, parts=("Complete record, 2016 to 2018",))
     return d.OutcomeLetter(**{**values, **overrides})
-
-
-def fee_statement(zero: bool = False, **overrides: object) -> d.FeeStatement:
-    lines = (
-        ()
-        if zero
-        else (
-            d.FeeLine(
-                description="Paper copies",
-                quantity=40,
-                unit_price=Decimal("0.25"),
-                amount=Decimal("10.00"),
-            ),
-            d.FeeLine(description="Postage", amount=Decimal("2.35")),
-        )
-    )
-    values = _letter(
-        kind="estimate",
-        lines=lines,
-        payment_instructions="Pay by check to Records Custodian at the address "
-        "above, quoting your reference.",
-    )
-    return d.FeeStatement(**{**values, **overrides})
 
 
 def accounting(**overrides: object) -> d.AccountingOfDisclosures:

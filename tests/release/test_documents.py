@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 
 import pytest
 
@@ -52,6 +51,14 @@ def test_acknowledgement_shows_both_due_dates_r_dl_1(acknowledgement):
 def test_acknowledgement_says_what_happens_next(acknowledgement):
     assert "What happens next" in acknowledgement
     assert "We will never ask you to come in person" in acknowledgement
+
+
+def test_accounting_acknowledgement_names_only_the_federal_date_r_dl_4(letterhead):
+    letter = samples.acknowledgement(california_due_on=None, hipaa_due_on=date(2027, 1, 23),
+                                     requested=("A list of who the records were shared with",))
+    text = " ".join(_text(d.acknowledgement_pdf(letter, letterhead)).split())
+    assert "We will answer by January 23, 2027, the date federal law (HIPAA) sets" in text
+    assert "California" not in text
 
 
 def test_acknowledgement_never_confirms_a_patient_r_id_5(acknowledgement):
@@ -300,7 +307,7 @@ def test_extension_notice_of_an_unknown_kind_is_refused():
 
 
 def test_extension_notice_after_the_hipaa_due_date_is_refused_r_dl_2():
-    with pytest.raises(d.DocumentRefused, match="by the HIPAA due date"):
+    with pytest.raises(d.DocumentRefused, match="no later than the HIPAA due date"):
         samples.extension_notice(generated_on=date(2026, 12, 2))
 
 
@@ -438,49 +445,6 @@ def test_outcome_letter_names_another_custodian_when_known_164_524_d_3(letterhea
     )
     text = _text(d.outcome_letter_pdf(samples.outcome(kind, other_custodian=other), letterhead))
     assert "County Records Center 1 Civic Plaza Phone (213) 555-0100" in text
-
-
-# --------------------------------------------------------------------------- fees
-
-
-def test_fee_estimate_lists_charges_and_total_before_fulfilling_r_fee_3(letterhead):
-    text = pdfcheck.text(d.fee_statement_pdf(samples.fee_statement(), letterhead), layout=True)
-    assert "Before we prepare your copy, here is what we expect to charge" in text
-    assert "Paper copies 40 $0.25 $10.00" in text
-    assert "Total estimated $12.35" in text
-
-
-def test_fee_letter_says_records_are_never_held_for_an_unpaid_bill_r_fee_3(letterhead):
-    text = _text(d.fee_statement_pdf(samples.fee_statement(), letterhead))
-    assert notices.FEE_NEVER_WITHHELD in text
-    assert notices.FEE_BASIS in text
-
-
-def test_zero_fee_statement_says_there_is_no_charge(letterhead):
-    text = _text(d.fee_statement_pdf(samples.fee_statement(zero=True), letterhead))
-    assert "There is no charge for your copy" in text
-    assert "$" not in text
-
-
-def test_waived_fee_for_a_public_benefit_appeal_totals_zero_r_fee_5(letterhead):
-    letter = samples.fee_statement(waiver="copies for a disability benefits appeal")
-    text = pdfcheck.text(d.fee_statement_pdf(letter, letterhead), layout=True)
-    assert "Waived: copies for a disability benefits appeal −$12.35" in text
-    assert "Total estimated $0.00" in text
-
-
-def test_third_party_fee_statement_omits_the_patient_fee_limit_r_fee_4(letterhead):
-    letter = samples.fee_statement(patient_copy=False)
-    text = pdfcheck.text(d.fee_statement_pdf(letter, letterhead))
-    assert notices.FEE_BASIS not in text
-    assert notices.FEE_NEVER_WITHHELD in text
-
-
-def test_fee_line_with_wrong_arithmetic_is_refused():
-    with pytest.raises(d.DocumentRefused, match="quantity"):
-        d.FeeLine(
-            description="Copies", quantity=4, unit_price=Decimal("0.25"), amount=Decimal("2.00")
-        )
 
 
 # --------------------------------------------------------------------------- accounting

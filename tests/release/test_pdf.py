@@ -42,8 +42,6 @@ DOCUMENTS = {
     "destroyed under retention": lambda lh: d.outcome_letter_pdf(
         samples.outcome("destroyed_retention"), lh
     ),
-    "fee estimate": lambda lh: d.fee_statement_pdf(samples.fee_statement(), lh),
-    "zero fee": lambda lh: d.fee_statement_pdf(samples.fee_statement(zero=True), lh),
     "accounting of disclosures": lambda lh: d.accounting_of_disclosures_pdf(
         samples.accounting(), lh
     ),

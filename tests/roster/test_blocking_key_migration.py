@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from portal.core.cli import alembic_config
+from portal.cli import alembic_config
 from portal.core.db import make_engine
 from portal.rules.roster_match import roster_blocking_keys, roster_key_rows
 

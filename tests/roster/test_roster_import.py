@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
-from portal.audit.models import AuditEvent
 from portal.core.actor import SYSTEM
 from portal.core.db import utcnow
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
@@ -20,6 +19,7 @@ from portal.roster.operations import (
     parse_roster,
 )
 from portal.rules.roster_match import blocking_keys_for_candidate
+from portal.trail.models import AuditEvent
 
 HEADER = ",".join(COLUMNS)
 AVERY_1 = ("M-0001,Avery,Quill,Avery Stone;Ave Q,1980-04-12,1234,2016-03-01,2016-04-02,"

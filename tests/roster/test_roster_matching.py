@@ -6,9 +6,9 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
-from portal.identity.models import RosterMatch
-from portal.roster.operations import run_roster_match
+from portal.identity.models import RosterMatch, RosterMatchRun
+from portal.roster.operations import has_match_run, run_roster_match
+from portal.trail.models import AuditEvent
 from tests.factories import make_request, make_roster_patient
 
 
@@ -56,3 +56,41 @@ def test_a_patient_not_on_the_roster_gets_no_candidates(db):
     req = make_request(db, patient_first_name="Zed", patient_last_name="Umbridge",
                        patient_dob=date(1961, 1, 30))
     assert run_roster_match(db, req.id) == []
+
+
+def _runs(db, req) -> list[RosterMatchRun]:
+    return list(db.scalars(select(RosterMatchRun).where(RosterMatchRun.request_id == req.id)
+                           .order_by(RosterMatchRun.id)))
+
+
+def test_every_run_is_kept_with_its_ranking_r_id_2_c(db):
+    patient = make_roster_patient(db)
+    req = make_request(db)
+    assert not has_match_run(db, req.id)
+    run_roster_match(db, req.id)
+    run_roster_match(db, req.id)
+    first, second = _runs(db, req)
+    assert has_match_run(db, req.id)
+    assert first.ranking[0]["patient_id"] == second.ranking[0]["patient_id"] == patient.id
+    assert first.candidate_count == 1 and first.actor_type == "system"
+
+
+def test_a_run_on_corrected_details_has_another_inputs_digest_r_id_2_c(db):
+    make_roster_patient(db)
+    req = make_request(db)
+    run_roster_match(db, req.id)
+    run_roster_match(db, req.id)
+    req.patient_dob = date(1981, 4, 12)
+    db.flush()
+    run_roster_match(db, req.id)
+    digests = [run.inputs_digest for run in _runs(db, req)]
+    assert digests[0] == digests[1] != digests[2]
+    assert all(len(d) == 64 for d in digests)
+
+
+def test_a_run_that_found_nobody_still_counts_as_run(db):
+    req = make_request(db, patient_first_name="Zed", patient_last_name="Umbridge",
+                       patient_dob=date(1961, 1, 30))
+    assert run_roster_match(db, req.id) == []
+    (run,) = _runs(db, req)
+    assert run.ranking == [] and has_match_run(db, req.id)

@@ -6,10 +6,10 @@ import io
 
 from sqlalchemy import select
 
-from portal.audit.models import AuditEvent
 from portal.core.db import commit
 from portal.roster.models import RosterPatient
 from portal.roster.operations import COLUMNS
+from portal.trail.models import AuditEvent
 from tests.factories import make_patient, make_request, make_staff
 
 ROW = "M-0001,Avery,Quill,Avery Stone,1980-04-12,,2016-03-01,2016-04-02,residential,Box 1,yes"

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from portal.audit.chain import ChainHead
-from portal.audit.models import AuditEvent
+from portal.trail.chain import ChainHead
+from portal.trail.models import AuditEvent
 
 
 def _sqlite_reader_pragmas(dbapi_connection, _record) -> None:

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from portal.audit.models import AuditEvent
 from portal.core.actor import Actor
 from portal.core.db import take_write_lock
+from portal.trail.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the PostgreSQL advisory lock that serializes appends.

@@ -1,4 +1,8 @@
-"""Core CLI: `init-instance` (keys and development config) and `db` (Alembic migrations)."""
+"""The application CLI: `init-instance`, `db` (Alembic migrations), `demo-data`, `housekeeping`.
+
+It lives at the application level (not in portal/core, which imports no area) because its
+commands reach into the areas.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from flask.cli import with_appcontext
 
 from portal.core.keys import ensure_keys
 
-MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 DEV_CONFIG = '''\
 # Development settings written by `flask --app portal init-instance`. Not for production.
@@ -113,7 +117,7 @@ def revision(message: str, rev_id: str | None) -> None:
 def demo_data(patients: int) -> None:
     """Fill the database with an obviously fake roster and requests (development only)."""
     from portal.core import db
-    from portal.core.demo import make_demo_data
+    from portal.demo import make_demo_data
 
     if current_app.config["ENV"] not in ("development", "testing"):
         raise click.ClickException(

@@ -22,15 +22,10 @@ from portal.accounts.models import StaffRole, StaffUser
 from portal.accounts.permissions import permissions_for
 from portal.core.actor import SYSTEM, Actor
 from portal.requests.models import Requester
-from portal.requests.operations import (
-    ConsentInput,
-    NewRequest,
-    create_request,
-    today_pacific,
-    transition,
-)
+from portal.requests.operations import ConsentInput, NewRequest, create_request, transition
 from portal.roster.models import Admission, RosterName, RosterPatient
 from portal.rules import lifecycle
+from portal.rules.deadlines import today_pacific
 
 FIRST = ["Avery", "Jordan", "Rosa", "Miguel", "Dana", "Casey", "Lupe", "Robert", "Elena", "Sam",
          "Priya", "Tomás", "Margaret", "William", "Ana", "Chris"]
