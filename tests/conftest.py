@@ -58,7 +58,14 @@ def database_url(tmp_path_factory) -> str:
     """Create the schema once for the session on the chosen database."""
     url = _url(tmp_path_factory.mktemp("db"))
     engine = make_engine(url)
-    Base.metadata.drop_all(engine)
+    if engine.dialect.name == "postgresql":
+        # The test database is the suite's own: start from an empty schema, so tables left by
+        # another revision (another branch, an interrupted run) cannot block the drop.
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     engine.dispose()
     return url
