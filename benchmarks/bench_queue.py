@@ -104,9 +104,9 @@ def bulk_insert(engine, table, rows: list[dict]) -> None:
 
 def fill(engine, size: int) -> dict:
     """Staff, requesters, `size` requests with search tokens, and their audit events."""
-    from portal.accounts.models import StaffRole, StaffUser
+    from portal.accounts.models import Requester, StaffRole, StaffUser
     from portal.queue.models import RequestSearchToken, search_tokens
-    from portal.requests.models import RecordRequest, Requester
+    from portal.requests.models import RecordRequest
     from portal.requests.operations import normalize_for_search
     from portal.rules.deadlines import compute_clocks, pacific_date
     from portal.trail.chain import GENESIS_HASH, canonical_form, chain_hash
@@ -344,15 +344,12 @@ def run_match(url: str, patients: int, workdir: Path, queries: int) -> tuple[flo
     from sqlalchemy.orm import Session
 
     from portal import create_app
+    from portal.accounts.models import Requester
     from portal.core.actor import SYSTEM
     from portal.core.db import get_session, make_engine
-    from portal.requests.models import RecordRequest, Requester
-    from portal.roster.operations import (
-        load_candidates,
-        parse_roster,
-        run_roster_match,
-        write_roster,
-    )
+    from portal.requests.location import run_roster_match
+    from portal.requests.models import RecordRequest
+    from portal.roster.operations import load_candidates, parse_roster, write_roster
     from portal.rules.deadlines import compute_clocks, pacific_date
 
     engine = make_engine(url)

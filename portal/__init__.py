@@ -13,7 +13,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal.config import DEFAULT_SECRET_KEY, DEFAULTS, environment_overrides
 from portal.core.keys import SECRET_KEY_FILE, read_key
 
-AREAS = ("public", "accounts", "requests", "identity", "queue", "roster", "release", "audit")
+#: The web areas, each with its blueprint(s); the roster's pages live with the clerks' queue.
+BLUEPRINTS = (
+    "portal.public.blueprint",
+    "portal.accounts.blueprint",
+    "portal.requester.blueprint",
+    "portal.identity.blueprint",
+    "portal.queue.blueprint",
+    "portal.queue.roster_blueprint",
+    "portal.audit.blueprint",
+)
+#: Areas that may contribute CLI commands in portal/<area>/cli.py.
+CLI_AREAS = ("accounts", "requester", "roster", "audit")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -89,22 +100,23 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the shared extensions and the cross-cutting request hooks."""
+    from portal.accounts import sessions
     from portal.core import db, security, templating
-    from portal.extensions import init_extensions
+    from portal.extensions import init_extensions, login_manager
 
     db.init_app(app)
     init_extensions(app)
+    sessions.init_login(login_manager)
     security.init_app(app)
     templating.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    """Each area owns a blueprint in portal/<area>/blueprint.py."""
+    """Each web area owns its blueprint (portal/<area>/blueprint.py)."""
     import importlib
 
-    for area in AREAS:
-        module = importlib.import_module(f"portal.{area}.blueprint")
-        app.register_blueprint(module.bp)
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(name).bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -121,11 +133,5 @@ def register_commands(app: Flask) -> None:
     from portal import cli as app_cli
 
     app_cli.init_app(app)
-    for area in AREAS:
-        try:
-            module = importlib.import_module(f"portal.{area}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"portal.{area}.cli":
-                raise
-            continue
-        module.init_app(app)
+    for area in CLI_AREAS:
+        importlib.import_module(f"portal.{area}.cli").init_app(app)

@@ -18,10 +18,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import StaffRole, StaffUser
+from portal.accounts.models import Requester, StaffRole, StaffUser
 from portal.accounts.permissions import permissions_for
 from portal.core.actor import SYSTEM, Actor
-from portal.requests.models import Requester
 from portal.requests.operations import ConsentInput, NewRequest, create_request, transition
 from portal.roster.models import Admission, RosterName, RosterPatient
 from portal.rules import lifecycle
@@ -142,8 +141,8 @@ RELEASED_EXAMPLES = [
 
 def _released_examples(session: Session, roster: list[RosterPatient], now: datetime) -> int:
     """Take requests through outcomes, attached records and release, as a clerk would."""
-    from portal.queue import operations as queue
-    from portal.release.operations import release_request
+    from portal.requests import actions as queue
+    from portal.requests.releases import release_request
 
     clerk = _demo_clerk(session)
     actor = Actor(kind="staff", id=clerk.id,

@@ -37,7 +37,3 @@ def init_extensions(app: Flask) -> None:
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-
-    from portal.accounts import sessions
-
-    sessions.init_login(login_manager)

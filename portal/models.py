@@ -3,21 +3,24 @@
 from portal.accounts.models import (
     AuthSession,
     RecoveryCode,
+    Requester,
     StaffRole,
     StaffUser,
     UnknownSignIn,
 )
 from portal.audit.models import ExportRecord
-from portal.identity.models import EmailToken, ProofingStep, RosterMatch, RosterMatchRun
+from portal.identity.models import EmailToken
 from portal.queue.models import RequestSearchToken
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.requests.models import (
     Consent,
     LostEmailReport,
     Message,
+    ProofingStep,
     RecordRequest,
-    Requester,
     RequestPart,
+    RosterMatch,
+    RosterMatchRun,
     WizardDraft,
 )
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient

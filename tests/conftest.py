@@ -184,10 +184,9 @@ class AuthActions:
         self._client = client
 
     def _login(self, kind: str, user_id: int, mfa_passed: bool = True) -> None:
-        from portal.accounts.models import StaffUser
+        from portal.accounts.models import Requester, StaffUser
         from portal.accounts.sessions import start_session
         from portal.core.db import commit, get_session
-        from portal.requests.models import Requester
 
         with self._app.app_context():
             session = get_session()

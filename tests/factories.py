@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import StaffRole, StaffUser
+from portal.accounts.models import Requester, StaffRole, StaffUser
 from portal.core.actor import SYSTEM, Actor
-from portal.requests.models import Requester
 from portal.requests.operations import ConsentInput, NewRequest, create_request
 from portal.roster.models import Admission, RosterName, RosterPatient
 from portal.rules.deadlines import today_pacific
@@ -225,8 +224,8 @@ def make_grant(session: Session, req, *, recipient_type: str | None = None,
 
     For a third-party grant pass ``access_code``: it is set on the request first (hashed).
     """
-    from portal.release.grants import create_download_grant
-    from portal.requests.journey import hash_access_code
+    from portal.requester.journey import hash_access_code
+    from portal.requests.grants import create_download_grant
 
     recipient_type = recipient_type or req.recipient_type
     if access_code:
@@ -250,7 +249,7 @@ def advance_request(session: Session, req, clerk: StaffUser, to: str = "patient_
     """
     import io
 
-    from portal.queue import operations
+    from portal.requests import actions as operations
 
     actor = staff_actor(clerk)
     stop = QUEUE_STAGES.index(to)

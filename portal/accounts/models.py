@@ -1,13 +1,31 @@
-"""Staff accounts, their roles, MFA recovery codes, and revocable sign-in sessions."""
+"""Who can sign in: staff accounts (roles, MFA recovery codes) and requesters, and their
+revocable sign-in sessions."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:  # the relationship is resolved by name; accounts never imports requests
+    from portal.requests.models import RecordRequest
+
+
+class Requester(Base):
+    """Whoever asks: identified by an email address whose control they confirm (R-ID-2(a))."""
+
+    __tablename__ = "requester"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    requests: Mapped[list[RecordRequest]] = relationship(back_populates="requester")
 
 
 class StaffUser(Base):

@@ -20,12 +20,11 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import AuthSession, StaffUser
+from portal.accounts.models import AuthSession, Requester, StaffUser
 from portal.accounts.permissions import permissions_for
 from portal.core.actor import Actor
 from portal.core.db import get_session, utcnow
 from portal.core.tokens import new_token, token_hash
-from portal.requests.models import Requester
 
 # Writing last_seen on every hit is wasteful; idle limits are minutes, so this is precise enough.
 _TOUCH_EVERY = timedelta(seconds=30)

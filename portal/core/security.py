@@ -43,3 +43,10 @@ def init_app(app: Flask) -> None:
             headers["Cache-Control"] = "no-store"
             headers["Pragma"] = "no-cache"
         return response
+
+
+def pdf_attachment(data: bytes, filename: str) -> Response:
+    """A PDF the portal generated, offered as a download with its file name."""
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

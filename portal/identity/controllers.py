@@ -22,8 +22,8 @@ from portal.core.db import get_session
 from portal.extensions import limiter
 from portal.identity import operations
 from portal.identity.forms import LostEmailForm, SignInForm, TokenActionForm
-from portal.requests import journey
-from portal.requests.forms import normalize_email
+from portal.requests.lost_email import LostEmail, report_lost_email
+from portal.rules.contact import normalize_email
 
 
 def _address_key() -> str:
@@ -142,7 +142,7 @@ def lost_email():
     if request.method == "GET" or not form.validate():
         status = 422 if request.method == "POST" else 200
         return render_template("identity/lost_email.html", form=form), status
-    journey.report_lost_email(get_session(), journey.LostEmail(
+    report_lost_email(get_session(), LostEmail(
         reference=form.reference.data, full_name=form.full_name.data,
         date_of_birth=form.date_of_birth.data, old_email=form.old_email.data,
         new_email=form.new_email.data or None, phone=form.phone.data or None,

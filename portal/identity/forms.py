@@ -7,7 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from portal.requests.forms import DateField, Text, is_email, normalize_email, past_date
+from portal.core.forms import DateField, Text, past_date
+from portal.rules.contact import is_email, normalize_email
 
 
 class SignInForm(FlaskForm):

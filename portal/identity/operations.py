@@ -16,14 +16,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts.models import Requester
 from portal.core.actor import Actor
 from portal.core.background import run_after_commit
 from portal.core.db import get_session, utcnow
+from portal.core.links import external_url, neutral_subject, translation_context
 from portal.core.mail import send_mail
 from portal.core.tokens import new_token, token_hash
-from portal.identity.links import external_url, neutral_subject, translation_context
-from portal.identity.models import EmailToken, ProofingStep
-from portal.requests.models import RecordRequest, Requester
+from portal.identity.models import EmailToken
+from portal.requests.models import ProofingStep, RecordRequest
 from portal.rules import lifecycle
 from portal.trail.chain import append_event
 
@@ -161,7 +162,7 @@ def redeem_sign_in(session: Session, row: EmailToken, actor_ip: str | None) -> R
 
 def run_roster_match_job(request_id: int) -> None:
     """Background job: the roster match of the staff workspace, on its own transaction."""
-    from portal.roster.operations import run_roster_match  # lazily: written in parallel
+    from portal.requests.location import run_roster_match  # lazily: written in parallel
 
     run_roster_match(get_session(), request_id)
 

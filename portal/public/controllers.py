@@ -6,9 +6,10 @@ and the fees come from configuration, so the pages say what the portal actually 
 
 from __future__ import annotations
 
-from flask import Response, current_app, render_template
+from flask import current_app, render_template
 
 from portal.accounts.permissions import public
+from portal.core.security import pdf_attachment
 from portal.rules.fees import format_cents
 
 
@@ -52,12 +53,6 @@ def mail_in():
     return render_template("public/mail_in.html")
 
 
-def _pdf_download(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @public
 def mail_in_form():
     """The printable request form, with a blank consent (PDF)."""
@@ -65,7 +60,7 @@ def mail_in_form():
     from portal.release.letterhead import letterhead_from_config
     from portal.rules.deadlines import today_pacific
 
-    return _pdf_download(mail_in_request_form_pdf(letterhead_from_config(current_app.config),
+    return pdf_attachment(mail_in_request_form_pdf(letterhead_from_config(current_app.config),
                                                   generated_on=today_pacific()),
                          "records-request-form.pdf")
 
@@ -77,7 +72,7 @@ def consent_form():
     from portal.release.letterhead import letterhead_from_config
     from portal.rules.deadlines import today_pacific
 
-    return _pdf_download(blank_consent_form_pdf(letterhead_from_config(current_app.config),
+    return pdf_attachment(blank_consent_form_pdf(letterhead_from_config(current_app.config),
                                                 generated_on=today_pacific()),
                          "consent-to-release-form.pdf")
 

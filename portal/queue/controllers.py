@@ -39,10 +39,11 @@ from portal.core.db import get_session, read_mostly, rollback
 from portal.core.errors import Conflict
 from portal.core.security import SANDBOX_CSP
 from portal.identity.previews import PreviewUnavailable, render_preview
-from portal.queue import forms, listing, operations, page
-from portal.release.operations import release_request
+from portal.queue import forms, listing, page
+from portal.requests import actions as operations
 from portal.requests.models import LostEmailReport, RecordRequest
 from portal.requests.operations import TransitionRefused
+from portal.requests.releases import release_request
 from portal.roster.models import RosterPatient
 from portal.rules import lifecycle
 from portal.rules.deadlines import today_pacific
@@ -482,7 +483,7 @@ def document_download(request_id: int, document_id: int):
     """The original file, as an attachment, with its own audit event."""
     req = _load(request_id)
     document = _document(req, document_id)
-    from portal.release.grants import verify_document
+    from portal.requests.grants import verify_document
 
     try:
         verify_document(document)

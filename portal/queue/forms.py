@@ -15,28 +15,20 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
-from portal.queue.operations import (
-    COULD_NOT_VERIFY_REASONS,
-    EVIDENCE_LABELS,
-    INFORMATION_REASONS,
-)
-from portal.requests.forms import (
-    DELIVERIES,
-    KINDS,
-    PART_CHOICE_LABELS,
-    PROGRAMS,
-    REQUESTER_TYPES,
+from portal.core.forms import (
     ChoiceField,
     DateField,
     MultiCheckboxField,
     Text,
-    is_email,
     options,
     past_date,
     required_choice,
 )
+from portal.requester.forms import DELIVERIES, KINDS, PART_CHOICE_LABELS, PROGRAMS, REQUESTER_TYPES
+from portal.requests.actions import COULD_NOT_VERIFY_REASONS, EVIDENCE_LABELS, INFORMATION_REASONS
 from portal.rules import outcomes
 from portal.rules.consent import RECIPIENT_KIND_LABELS, SETTLED_RECIPIENT_KINDS
+from portal.rules.contact import is_email
 from portal.rules.lifecycle import STAFF_STATUS_LABELS
 from portal.rules.notices import DENIAL_GROUNDS
 

@@ -18,12 +18,13 @@ from werkzeug.datastructures import CombinedMultiDict
 from portal.accounts.models import StaffUser
 from portal.accounts.sessions import current_actor
 from portal.core.db import get_session
+from portal.core.forms import options
 from portal.core.tokens import new_token
-from portal.identity.models import ProofingStep, RosterMatch
-from portal.queue import forms, letters, operations
+from portal.queue import forms
 from portal.release.models import DownloadGrant, Release
-from portal.requests.forms import options
-from portal.requests.models import Message, RecordRequest
+from portal.requests import actions as operations
+from portal.requests import letters
+from portal.requests.models import Message, ProofingStep, RecordRequest, RosterMatch
 from portal.requests.operations import (
     NOTES_PARTS,
     PART_LABELS,
@@ -147,7 +148,7 @@ def build_form(section: str, req: RecordRequest, formdata=None, files=None, matc
 
 def _ensure_matches(session, req: RecordRequest, actor) -> list[RosterMatch]:
     """The stored candidates; the match runs here only if it never ran for this request."""
-    from portal.roster.operations import has_match_run, run_roster_match
+    from portal.requests.location import has_match_run, run_roster_match
 
     matches = _matches(session, req)
     if not matches and req.is_open and req.patient_id is None and not has_match_run(session,
@@ -294,7 +295,7 @@ def render_release(req: RecordRequest, form, *, problems: list[str] | None = Non
 
 def paper_request_data(form) -> tuple[NewRequest, list[ConsentInput]]:
     """The typed-in paper request as the submission and consents the operations take."""
-    from portal.queue.operations import received_moment
+    from portal.requests.actions import received_moment
 
     email = form.email.data or f"paper-{new_token()[:16].lower()}@{letters.NO_EMAIL_DOMAIN}"
     signed_at = received_moment(form.received_on.data)

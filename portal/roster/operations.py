@@ -51,14 +51,12 @@ from sqlalchemy import Table, delete, func, or_, select, text, union
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from portal.core.actor import SYSTEM, Actor
+from portal.core.actor import Actor
 from portal.core.db import take_write_lock, utcnow
-from portal.identity.models import RosterMatch, RosterMatchRun
-from portal.requests.models import RecordRequest
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
 from portal.rules import roster_match
 from portal.rules.deadlines import pacific_date
-from portal.rules.roster_match import MatchQuery, MatchThresholds, RosterCandidate, Stay
+from portal.rules.roster_match import MatchThresholds, RosterCandidate, Stay
 from portal.trail.chain import append_event
 
 COLUMNS = (
@@ -705,26 +703,6 @@ def match_thresholds() -> MatchThresholds:
     )
 
 
-def split_other_names(text: str | None) -> tuple[str, ...]:
-    """Other names as typed by a requester: one per line, or separated by ';'."""
-    parts = (text or "").replace(";", "\n").splitlines()
-    return tuple(p.strip() for p in parts if p.strip())
-
-
-def query_for_request(req: RecordRequest) -> MatchQuery:
-    """What the requester said about the patient, as the matcher's query."""
-    return MatchQuery(
-        first_name=req.patient_first_name,
-        last_name=req.patient_last_name,
-        other_names=split_other_names(req.patient_other_names),
-        dob=req.patient_dob,
-        ssn_last4=req.patient_ssn_last4,
-        stay_from=req.stay_from,
-        stay_to=req.stay_to,
-        program=req.program,
-    )
-
-
 def load_candidates(session: Session, patient_ids: list[int]) -> list[RosterCandidate]:
     """The matcher's view of roster patients, loaded in three set-based queries."""
     if not patient_ids:
@@ -800,65 +778,6 @@ def candidate_ids(session: Session, keys: Iterable[str]) -> list[int]:
     return sorted(session.scalars(union(named, born)))
 
 
-def match_inputs_digest(query: MatchQuery, thresholds, limit: int) -> str:
-    """SHA-256 of what a match run was given, in a canonical form (R-ID-2(c))."""
-    import json
-    from dataclasses import asdict
-
-    inputs = {"query": asdict(query), "thresholds": asdict(thresholds), "limit": limit}
-    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def has_match_run(session: Session, request_id: int) -> bool:
-    """Whether the roster match ever ran for this request (read from its runs, not the trail)."""
-    return session.scalar(select(RosterMatchRun.id).where(
-        RosterMatchRun.request_id == request_id).limit(1)) is not None
-
-
-def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -> list[RosterMatch]:
-    """Rank roster candidates for a request and keep the run; the latest candidates replace the
-    earlier ones for the clerk's choice, and every run's ranking stays on file (R-ID-2(c)).
-
-    Candidates come from the blocking keys, scores from portal.rules.roster_match; the audit
-    event holds counts only (R-ID-5: nothing says who matched).
-    """
-    take_write_lock(session)  # the stored ranking replaces the last one: read the roster now
-    req = session.get(RecordRequest, request_id)
-    if req is None:
-        raise LookupError(request_id)
-    query = query_for_request(req)
-    patient_ids = candidate_ids(session, roster_match.blocking_keys_for_query(query))
-    thresholds = match_thresholds()
-    limit = int(current_app.config.get("MATCH_CANDIDATE_LIMIT", 10))
-    results = roster_match.rank(query, load_candidates(session, patient_ids), thresholds,
-                                limit=limit)
-    session.execute(delete(RosterMatch).where(RosterMatch.request_id == request_id))
-    now = utcnow()
-    matches = [
-        RosterMatch(request_id=request_id, patient_id=r.patient_id, rank=number, score=r.score,
-                    decision=r.decision, matched_fields=dict(r.matched_fields), computed_at=now)
-        for number, r in enumerate(results, start=1)
-    ]
-    session.add_all(matches)
-    session.add(RosterMatchRun(
-        request_id=request_id, ran_at=now, actor_type=actor.kind, actor_id=actor.id,
-        inputs_digest=match_inputs_digest(query, thresholds, limit),
-        candidate_count=len(patient_ids),
-        ranking=[{"patient_id": m.patient_id, "rank": m.rank, "score": m.score,
-                  "decision": m.decision, "matched_fields": m.matched_fields} for m in matches],
-    ))
-    session.flush()
-    append_event(
-        session, "roster.matched", actor=actor, object_type="request", object_id=request_id,
-        request_id=request_id,
-        summary={"candidates": len(patient_ids), "ranked": len(matches),
-                 "likely": sum(m.decision == "likely" for m in matches),
-                 "possible": sum(m.decision == "possible" for m in matches)},
-    )
-    return matches
-
-
 # --- Roster pages -----------------------------------------------------------------------
 
 
@@ -890,18 +809,3 @@ def search_roster(session: Session, term: str, actor: Actor,
     append_event(session, "roster.searched", actor=actor, object_type="roster",
                  summary={"results": len(found), "by_mrn": bool(by_mrn)})
     return found
-
-
-def view_patient(session: Session, patient_id: int,
-                 actor: Actor) -> tuple[RosterPatient, list[RecordRequest]] | None:
-    """A roster patient and every request ever located to them; audited."""
-    patient = session.get(RosterPatient, patient_id)
-    if patient is None:
-        return None
-    requests = list(session.scalars(
-        select(RecordRequest).where(RecordRequest.patient_id == patient_id)
-        .order_by(RecordRequest.received_at.desc())
-    ))
-    append_event(session, "roster.patient_viewed", actor=actor, object_type="roster_patient",
-                 object_id=patient_id, summary={"requests": len(requests)})
-    return patient, requests

@@ -24,7 +24,7 @@ def build(db, scenario) -> None:
     from PIL import Image
 
     from portal.core.actor import SYSTEM
-    from portal.requests.journey import LostEmail, report_lost_email
+    from portal.requests.lost_email import LostEmail, report_lost_email
     from portal.storage.operations import save_document
 
     image = io.BytesIO()

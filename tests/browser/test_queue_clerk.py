@@ -119,7 +119,7 @@ def test_a_clerk_works_a_request_from_the_queue_to_release(live_server, page, ax
     assert "Waiting for the requester" in page.locator(".status").inner_text()
 
     from portal.core.actor import Actor
-    from portal.requests.journey import post_reply
+    from portal.requester.journey import post_reply
     from portal.requests.models import RecordRequest
 
     with work(live_server) as session:

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from portal.release.operations import release_request
 from portal.requests.operations import TransitionRefused
+from portal.requests.releases import release_request
 from portal.roster.operations import COLUMNS, parse_roster
 from portal.rules.deadlines import pacific_date, today_pacific
 from tests.factories import (

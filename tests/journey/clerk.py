@@ -19,7 +19,7 @@ def clerk(session: Session):
 
 def verify_and_locate(session: Session, req: RecordRequest, actor) -> None:
     """Identity verified from the uploaded ID, patient located on the roster (R-ID-2)."""
-    from portal.queue import operations as queue
+    from portal.requests import actions as queue
 
     evidence = ["photo_id"] + (["authority_proof"] if req.requester_type != "patient" else [])
     if req.status == "submitted":
@@ -34,7 +34,7 @@ def verify_and_locate(session: Session, req: RecordRequest, actor) -> None:
 
 def ask_for_information(session: Session, req: RecordRequest, actor, text: str) -> None:
     """The clerk needs more information: the request waits for the requester."""
-    from portal.queue import operations as queue
+    from portal.requests import actions as queue
 
     queue.request_information(session, req, actor, reason="id_unreadable", message=text,
                               expected_version=None)
@@ -42,8 +42,8 @@ def ask_for_information(session: Session, req: RecordRequest, actor, text: str) 
 
 def release_all(session: Session, req: RecordRequest, actor, method: str = "download"):
     """Release every part with a one-page record attached; returns the ReleaseOutcome."""
-    from portal.queue import operations as queue
-    from portal.release.operations import release_request
+    from portal.requests import actions as queue
+    from portal.requests.releases import release_request
 
     part_ids = [p.id for p in req.parts]
     queue.record_outcome(session, req, actor, part_ids=part_ids, outcome="released",

@@ -186,7 +186,7 @@ def test_sending_without_signing_is_refused_and_keeps_the_answers(wizard, count)
 def test_an_enormous_post_is_capped_in_the_draft_not_refused_with_an_error(wizard, scope):
     from sqlalchemy import select
 
-    from portal.requests.drafts import MAX_STEP_CHARS, read_answers
+    from portal.requester.drafts import MAX_STEP_CHARS, read_answers
     from portal.requests.models import WizardDraft
 
     wizard.fill(PATIENT_ANSWERS, until="patient")

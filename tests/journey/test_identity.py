@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.accounts.models import AuthSession
-from portal.identity.models import EmailToken, ProofingStep
-from portal.requests.models import LostEmailReport, Message, RecordRequest, Requester
+from portal.accounts.models import AuthSession, Requester
+from portal.identity.models import EmailToken
+from portal.requests.models import LostEmailReport, Message, ProofingStep, RecordRequest
 from tests.factories import make_request, make_requester
 from tests.journey.samples import PATIENT_ANSWERS
 

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from sqlalchemy import delete, select
 
 from portal.core.actor import SYSTEM
-from portal.identity.models import RosterMatch
+from portal.requests.models import RosterMatch
 from portal.roster.models import RosterPatient
 from portal.roster.operations import import_roster
 from tests.journey.samples import PATIENT_ANSWERS

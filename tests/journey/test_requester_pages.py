@@ -117,7 +117,7 @@ def waiting(mine, scope):
     with scope() as session:
         _staff, actor = clerk(session)
         stored = session.get(RecordRequest, req.id)
-        from portal.queue import operations as queue
+        from portal.requests import actions as queue
 
         queue.accept_without_email(session, stored, actor, expected_version=None, reason="t")
         ask_for_information(session, stored, actor, "Please send a clearer photo of your ID.")

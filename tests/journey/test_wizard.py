@@ -10,8 +10,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from portal.identity.models import ProofingStep
-from portal.requests.models import Consent, RecordRequest, WizardDraft
+from portal.requests.models import Consent, ProofingStep, RecordRequest, WizardDraft
 from portal.rules import notices
 from portal.storage.models import StoredDocument
 from tests.journey.samples import EXECUTOR_ANSWERS, PATIENT_ANSWERS, jpeg_bytes

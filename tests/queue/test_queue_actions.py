@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.core.db import commit
-from portal.identity.models import ProofingStep
-from portal.queue import operations
-from portal.requests.models import Message
+from portal.requests import actions as operations
+from portal.requests.models import Message, ProofingStep
 from portal.requests.operations import TransitionRefused
 from portal.rules import lifecycle
 from portal.rules.deadlines import today_pacific
@@ -94,7 +93,7 @@ def test_could_not_verify_closes_with_the_neutral_letter_and_a_phi_free_email(db
 def test_locating_the_patient_records_the_match_and_the_proofing_step(db, clerk):
     patient = make_roster_patient(db)
     req = advance_request(db, make_request(db), clerk, "requester_verified")
-    from portal.roster.operations import run_roster_match
+    from portal.requests.location import run_roster_match
 
     (top, *_rest) = run_roster_match(db, req.id)
     assert top.patient_id == patient.id

@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core.db import commit, get_session, rollback
 from portal.core.errors import Conflict
-from portal.queue import operations
+from portal.requests import actions as operations
 from portal.requests.models import RecordRequest
 from portal.rules import lifecycle
 from tests.factories import advance_request, make_request, make_staff, staff_actor

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from portal.core.actor import SYSTEM
 from portal.core.db import commit
-from portal.queue import operations
-from portal.requests.journey import LostEmail, report_lost_email
+from portal.requests import actions as operations
+from portal.requests.lost_email import LostEmail, report_lost_email
 from portal.requests.models import LostEmailReport, Message
 from portal.requests.operations import TransitionRefused
 from portal.trail.models import AuditEvent

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.release.models import Disclosure, DownloadGrant, Release
-from portal.release.operations import release_request
 from portal.requests.operations import TransitionRefused, transition
+from portal.requests.releases import release_request
 from portal.rules import lifecycle
 from portal.rules.deadlines import today_pacific
 from portal.storage.models import StoredDocument
@@ -167,7 +167,7 @@ def test_a_consent_without_the_recipients_limits_on_use_stops_the_release_r_rel_
 
 
 def test_an_unsure_recipient_is_settled_by_a_clerk_before_release_r_rel_2(db, clerk):
-    from portal.queue.operations import settle_recipient_kind
+    from portal.requests.actions import settle_recipient_kind
 
     req = third_party_request(db, clerk, consents=[third_party_consent(recipient_kind="unsure")])
     with pytest.raises(TransitionRefused, match="Nobody has settled what kind of recipient"):
@@ -183,7 +183,7 @@ def test_an_unsure_recipient_is_settled_by_a_clerk_before_release_r_rel_2(db, cl
 
 def test_an_unsure_recipient_settled_as_a_doctor_needs_a_consent_with_the_statement_r_rel_2(
         db, clerk):
-    from portal.queue.operations import settle_recipient_kind
+    from portal.requests.actions import settle_recipient_kind
 
     req = third_party_request(db, clerk, consents=[third_party_consent(recipient_kind="unsure")])
     settle_recipient_kind(db, req, staff_actor(clerk), kind="doctor",
@@ -194,7 +194,7 @@ def test_an_unsure_recipient_settled_as_a_doctor_needs_a_consent_with_the_statem
 
 def test_settling_the_recipient_kind_refuses_unsure_and_stale_versions(db, clerk):
     from portal.core.errors import Conflict
-    from portal.queue.operations import settle_recipient_kind
+    from portal.requests.actions import settle_recipient_kind
 
     req = third_party_request(db, clerk, consents=[third_party_consent(recipient_kind="unsure")])
     with pytest.raises(TransitionRefused, match="Choose what kind"):

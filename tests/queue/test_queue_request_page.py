@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.core.db import commit
-from portal.identity.models import RosterMatch
-from portal.requests.models import RecordRequest
+from portal.requests.models import RecordRequest, RosterMatch
 from portal.rules import lifecycle
 from portal.storage.models import StoredDocument
 from portal.trail.models import AuditEvent

@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal.identity.models import RosterMatch, RosterMatchRun
-from portal.roster.operations import has_match_run, run_roster_match
+from portal.requests.location import has_match_run, run_roster_match
+from portal.requests.models import RosterMatch, RosterMatchRun
 from portal.trail.models import AuditEvent
 from tests.factories import make_request, make_roster_patient
 

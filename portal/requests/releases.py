@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.core.actor import Actor
-from portal.queue import letters
-from portal.queue.operations import received_moment
-from portal.release.disclosures import record_disclosure
-from portal.release.grants import create_download_grant
 from portal.release.models import Disclosure, Release
 from portal.release.packet import RecordSource, release_packet
+from portal.requests import letters
+from portal.requests.actions import received_moment
+from portal.requests.disclosures import record_disclosure
+from portal.requests.grants import create_download_grant
 from portal.requests.models import RecordRequest
 from portal.requests.operations import PART_LABELS, TransitionRefused, check_version, transition
 from portal.rules import lifecycle, outcomes

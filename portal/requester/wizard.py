@@ -1,6 +1,6 @@
 """The request wizard: which question groups apply, in what order, and what they add up to.
 
-One step is one form (portal.requests.forms) on one page. Which steps apply depends on the
+One step is one form (portal.requester.forms) on one page. Which steps apply depends on the
 answers so far (an accounting request skips the record choices; a third party adds the
 recipient and the consent; therapy notes to a third party add their own consent, R-REL-4).
 Everything is validated again, from the saved answers, before the request is built.
@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
-from portal.requests import forms
+from portal.requester import forms
 from portal.requests.operations import NOTES_PARTS, PART_LABELS, ConsentInput, NewRequest
 from portal.rules.consent import needs_redisclosure_statement
 from portal.rules.fees import PURPOSES, CopyRates, FeeEstimate, FeeSchedule, estimate_fee

@@ -11,14 +11,9 @@ from flask import abort, current_app, render_template, request
 from portal.accounts.permissions import MANAGE_ROSTER, WORK_REQUESTS, staff_required
 from portal.accounts.sessions import current_actor
 from portal.core.db import get_session, read_mostly
-from portal.roster import forms
-from portal.roster.operations import (
-    COLUMNS,
-    import_roster,
-    roster_counts,
-    search_roster,
-    view_patient,
-)
+from portal.queue import roster_forms as forms
+from portal.requests.location import view_patient
+from portal.roster.operations import COLUMNS, import_roster, roster_counts, search_roster
 
 
 @read_mostly

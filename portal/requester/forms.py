@@ -8,25 +8,33 @@ answer of the draft, set by the wizard before validating.
 from __future__ import annotations
 
 import re
-import unicodedata
-from datetime import date, datetime
+from datetime import date
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    Field,
-    RadioField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
-from wtforms.widgets import CheckboxInput, DateInput, ListWidget
 
+# Shared with the clerk's forms, which import them from here or from portal.core.forms.
+from portal.core.forms import (  # noqa: F401
+    CLOSURE_DATE,
+    EARLIEST_DATE,
+    ChoiceField,
+    DateField,
+    MultiCheckboxField,
+    Text,
+    options,
+    parse_date,
+    past_date,
+    required_choice,
+)
 from portal.rules.consent import RECIPIENT_KINDS, _add_months
+from portal.rules.contact import is_email, normalize_email  # noqa: F401
 from portal.rules.deadlines import today_pacific
 from portal.rules.fees import PURPOSES
 
@@ -96,127 +104,6 @@ PURPOSE_LABELS = {
 }
 assert set(PURPOSE_LABELS) == {code for code, _label in PURPOSES}
 
-# Control characters, zero-width and bidirectional overrides (which can disguise text).
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
-)
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
-CLOSURE_DATE = date(2018, 11, 10)  # the Woolsey Fire; no stay can start after it
-EARLIEST_DATE = date(1900, 1, 1)
-
-
-# ------------------------------------------------------------------------- fields and checks
-
-
-def parse_date(text: str | None) -> date | None:
-    """A date typed as YYYY-MM-DD (the browser's date picker) or MM/DD/YYYY, else None."""
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y"):
-        try:
-            return datetime.strptime((text or "").strip(), fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-class DateField(StringField):
-    """A date field rendered as a date picker that keeps whatever was typed on errors."""
-
-    widget = DateInput()
-
-    def process_formdata(self, valuelist):
-        raw = (valuelist[0] if valuelist else "").strip()
-        self.data = parse_date(raw) if raw else None
-        if raw and self.data is None:
-            raise ValueError(_l("Enter a real date, for example 2016-03-31."))
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.isoformat() if self.data else ""
-
-
-def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as the choices WTForms expects."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def _allowed(field) -> set[str]:
-    return {str(choice.value) for choice in field.choices}
-
-
-class ChoiceField(RadioField):
-    """Radio buttons; an empty answer is left to the field's own check, a forged one refused."""
-
-    def pre_validate(self, form):
-        if self.data and self.data not in _allowed(self):
-            raise StopValidation(_l("Choose from the options shown."))
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Checkboxes for a multiple choice (rendered by the choices() macro)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form):
-        allowed = _allowed(self)
-        for value in self.data or []:
-            if value not in allowed:
-                raise ValidationError(_l("Choose from the options shown."))
-
-
-class Text:
-    """Trimmed text without control characters, within a length limit (required or not)."""
-
-    def __init__(self, max_length: int, *, required: str | None = None, multiline: bool = False,
-                 letters: bool = False):
-        self.max_length = max_length
-        self.required = required
-        self.multiline = multiline
-        self.letters = letters
-
-    def __call__(self, form, field: Field):
-        value = (field.data or "").strip()
-        if self.multiline:
-            value = value.replace("\r\n", "\n")
-        field.data = value
-        if not value:
-            if self.required:
-                raise StopValidation(self.required)
-            return
-        allowed_control = "\n\t" if self.multiline else ""
-        if any(_CONTROL.match(c) for c in value if c not in allowed_control) or (
-            not self.multiline and ("\n" in value or "\t" in value)
-        ):
-            raise StopValidation(_l("Remove the unusual characters (such as control characters) "
-                                    "from this answer."))
-        if len(value) > self.max_length:
-            raise StopValidation(_l("Use %(max)s characters or fewer (you entered %(count)s).",
-                                    max=self.max_length, count=len(value)))
-        if self.letters and not any(unicodedata.category(c).startswith("L") for c in value):
-            raise StopValidation(_l("Enter a name using letters."))
-
-
-def required_choice(message: str):
-    """A radio choice must be made (the field's own choice check names wrong values)."""
-
-    def check(form, field):
-        if not field.data:
-            raise StopValidation(message)
-
-    return check
-
-
-def is_email(value: str) -> bool:
-    """A plausible email address (the confirmation link proves it works)."""
-    return bool(_EMAIL.match(value)) and ".." not in value
-
-
-def normalize_email(value: str | None) -> str:
-    """Addresses are compared and stored lower-case without surrounding spaces."""
-    return (value or "").strip().lower()
-
-
 def answer(form, step: str, name: str) -> str:
     """One saved answer of another step (first value), or ''."""
     values = (getattr(form, "answers", {}) or {}).get("steps", {}).get(step, {}).get(name, [])
@@ -226,22 +113,6 @@ def answer(form, step: str, name: str) -> str:
 def answer_date(form, step: str, name: str) -> date | None:
     """A saved date answer of another step, parsed, or None."""
     return parse_date(answer(form, step, name))
-
-
-def past_date(what: str, *, required: bool):
-    """A date that is not in the future (nor absurdly old)."""
-
-    def check(form, field):
-        if field.data is None:
-            if required and not field.errors:
-                raise StopValidation(_l("Enter %(what)s.", what=what))
-            return
-        if field.data > today_pacific():
-            raise StopValidation(_l("%(what)s cannot be in the future.", what=what.capitalize()))
-        if field.data < EARLIEST_DATE:
-            raise StopValidation(_l("Check the year of %(what)s.", what=what))
-
-    return check
 
 
 class WizardForm(FlaskForm):

@@ -8,7 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField
 from wtforms.validators import ValidationError
 
-from portal.requests.forms import Text
+from portal.core.forms import Text
 
 
 class RosterSearchForm(FlaskForm):

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts.models import Requester
 from portal.accounts.passwords import hash_password
 from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.identity import operations as identity
-from portal.release.grants import revoke_grants
 from portal.release.models import DownloadGrant
-from portal.requests import wizard
-from portal.requests.forms import normalize_email
-from portal.requests.models import LostEmailReport, Message, RecordRequest, Requester
+from portal.requester import wizard
+from portal.requests.grants import revoke_grants
+from portal.requests.models import Message, RecordRequest
 from portal.requests.operations import PART_LABELS, create_request, transition
 from portal.rules import lifecycle
+from portal.rules.contact import normalize_email
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
 from portal.storage.uploads import CleanUpload
@@ -58,7 +59,7 @@ def new_access_code() -> str:
 
 def hash_access_code(code: str) -> str:
     """The stored form of an access code (compared case- and dash-insensitively)."""
-    from portal.release.grants import normalize_access_code
+    from portal.requests.grants import normalize_access_code
 
     return hash_password(normalize_access_code(code))
 
@@ -248,49 +249,6 @@ def confirm_while_signed_in(session: Session, req: RecordRequest, requester: Req
     """A requester signed in by emailed link has just proved control of the address."""
     identity.mark_email_confirmed(session, requester, req, actor,
                                   note="Confirmed while signed in by an emailed link")
-
-
-@dataclass(frozen=True)
-class LostEmail:
-    """What someone who lost access to their email tells the clerk."""
-
-    reference: str
-    full_name: str
-    date_of_birth: date | None
-    old_email: str
-    new_email: str | None
-    phone: str | None
-    note: str | None
-
-
-def report_lost_email(session: Session, report: LostEmail, actor: Actor) -> LostEmailReport:
-    """Record the report for the clerk; the answer never says whether the reference exists.
-
-    When the reference and the old address match a request, the clerk sees the report as an
-    internal note on it; otherwise it waits, unmatched, for the clerk to look up.
-    """
-    reference = report.reference.strip().upper()
-    old = normalize_email(report.old_email)
-    req = session.scalar(select(RecordRequest).where(RecordRequest.reference == reference))
-    matched = req is not None and normalize_email(req.contact_email) == old
-    row = LostEmailReport(
-        request_id=req.id if matched else None, reference_typed=reference[:40],
-        full_name=report.full_name, date_of_birth=report.date_of_birth, old_email=old,
-        new_email=normalize_email(report.new_email) or None, phone=report.phone, note=report.note,
-    )
-    session.add(row)
-    session.flush()
-    if matched:
-        session.add(Message(
-            request_id=req.id, author_type="system", internal=True,
-            body=("The requester reports losing access to their email address and asks for a new "
-                  f"way to sign in (report #{row.id}). Verify them before changing the address."),
-        ))
-        session.flush()
-    append_event(session, "requester.lost_email_reported", actor=actor,
-                 object_type="lost_email_report", object_id=row.id,
-                 request_id=req.id if matched else None, summary={"matched": matched})
-    return row
 
 
 def extension_notice(req: RecordRequest) -> dict | None:

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import StaffUser
+from portal.accounts.models import Requester, StaffUser
 from portal.accounts.permissions import (
     ASSIGN_REQUESTS,
     DECIDE_CLINICAL,
@@ -29,15 +29,16 @@ from portal.accounts.permissions import (
 )
 from portal.core.actor import Actor
 from portal.core.db import utcnow
-from portal.identity.models import ProofingStep, RosterMatch
-from portal.queue import letters
 from portal.release.packet import validate_record_pdf
+from portal.requests import letters
+from portal.requests.location import run_roster_match
 from portal.requests.models import (
     LostEmailReport,
     Message,
+    ProofingStep,
     RecordRequest,
-    Requester,
     RequestPart,
+    RosterMatch,
 )
 from portal.requests.operations import (
     NOTES_PARTS,
@@ -155,8 +156,6 @@ def rematch(session: Session, req: RecordRequest, actor: Actor, *,
     """Run the roster match again for a request that is still open."""
     check_version(req, expected_version)
     _check_open(req)
-    from portal.roster.operations import run_roster_match
-
     return run_roster_match(session, req.id, actor)
 
 

@@ -18,23 +18,23 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from portal.core.actor import Actor
+from portal.core.links import external_url, neutral_subject, translation_context
 from portal.core.mail import send_mail
-from portal.identity.links import external_url, neutral_subject, translation_context
 from portal.release import documents as d
 from portal.release.letterhead import Letterhead, letterhead_from_config
 from portal.requests.models import Consent, RecordRequest, RequestPart
 from portal.requests.operations import NOTES_PARTS, PART_LABELS
-from portal.roster.operations import split_other_names
 from portal.rules import outcomes
 from portal.rules.consent import consent_scopes_relied_on
 from portal.rules.deadlines import pacific_date, today_pacific
+from portal.rules.names import split_other_names
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
 
 # Letters are rendered in English (portal.release.documents has one language).
 PORTAL_DELIVERY = "Delivered through the records portal"
 # Requests typed in from paper without an email address get an address here that never
-# receives mail (see portal.queue.operations.enter_paper_request).
+# receives mail (see portal.requests.actions.enter_paper_request).
 NO_EMAIL_DOMAIN = "no-email.invalid"
 LETTER_TITLES = {
     "acknowledgement": "Acknowledgement of receipt",

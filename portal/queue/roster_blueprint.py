@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from portal.roster import controllers as c
+from portal.queue import roster_pages as c
 
 bp = Blueprint("roster", __name__, url_prefix="/staff/roster")
 

@@ -29,10 +29,10 @@ from werkzeug.datastructures import MultiDict
 from portal.accounts.permissions import public, requester_required, token_required
 from portal.accounts.sessions import current_actor
 from portal.core.db import get_session
+from portal.core.security import pdf_attachment
 from portal.extensions import limiter
-from portal.queue import letters
-from portal.release import grants
-from portal.requests import drafts, forms, journey, wizard
+from portal.requester import drafts, forms, journey, wizard
+from portal.requests import grants, letters
 from portal.requests.models import RecordRequest, WizardDraft
 from portal.requests.operations import TransitionRefused
 from portal.rules import lifecycle, notices
@@ -367,19 +367,13 @@ def _part_labels(req: RecordRequest) -> list:
     return [forms.PART_CHOICE_LABELS.get(part.part, part.part) for part in req.parts]
 
 
-def _pdf_response(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @public
 def sent_pdf():
     """The acknowledgement as a PDF receipt, for the browser that sent the request."""
     req, _code = _receipt_request()
     if req is None:
         abort(404)
-    return _pdf_response(letters.acknowledgement_pdf(req), f"{req.reference}-receipt.pdf")
+    return pdf_attachment(letters.acknowledgement_pdf(req), f"{req.reference}-receipt.pdf")
 
 
 # -------------------------------------------------------------------- the requester's pages
@@ -517,7 +511,7 @@ def new_access_code(request_id: int):
 def acknowledgement(request_id: int):
     """The acknowledgement PDF of one of the requester's requests."""
     req = _own_request(request_id)
-    return _pdf_response(letters.acknowledgement_pdf(req), f"{req.reference}-receipt.pdf")
+    return pdf_attachment(letters.acknowledgement_pdf(req), f"{req.reference}-receipt.pdf")
 
 
 def _stream_document(document: StoredDocument, filename: str) -> Response:

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from portal.core.db import commit, get_session
-from portal.requests.drafts import purge_expired
+from portal.requester.drafts import purge_expired
 
 drafts_group = AppGroup("drafts", help="Unfinished request wizards kept for WIZARD_DRAFT_DAYS.")
 

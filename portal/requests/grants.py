@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 from portal.accounts.passwords import verify_password
 from portal.core.actor import Actor
 from portal.core.db import utcnow
+from portal.core.links import external_url, neutral_subject, translation_context
 from portal.core.mail import send_mail
 from portal.core.tokens import new_token, token_hash
-from portal.identity.links import external_url, neutral_subject, translation_context
-from portal.release.disclosures import record_disclosure
 from portal.release.models import DownloadGrant, Release
+from portal.requests.disclosures import record_disclosure
 from portal.requests.models import RecordRequest
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import StoredDocument

@@ -6,7 +6,7 @@ handlers check against the signed-in requester; shared links carry only a random
 
 from flask import Blueprint
 
-from portal.requests import controllers as c
+from portal.requester import controllers as c
 
 bp = Blueprint("requests", __name__)
 bp.add_url_rule("/about", "about", c.about)
