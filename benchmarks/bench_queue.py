@@ -349,7 +349,9 @@ def run_match(url: str, patients: int, workdir: Path, queries: int) -> tuple[flo
     from portal.core.db import get_session, make_engine
     from portal.requests.location import run_roster_match
     from portal.requests.models import RecordRequest
-    from portal.roster.operations import load_candidates, parse_roster, write_roster
+    from portal.roster.bulk import write_roster
+    from portal.roster.candidates import load_candidates
+    from portal.roster.parsing import parse_roster
     from portal.rules.deadlines import compute_clocks, pacific_date
 
     engine = make_engine(url)

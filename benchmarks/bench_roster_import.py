@@ -52,7 +52,7 @@ def load_generator():
 
 def write_csv(path: Path, patients: int) -> int:
     """Write the roster CSV; returns the number of data rows."""
-    from portal.roster.operations import COLUMNS
+    from portal.roster.parsing import COLUMNS
 
     generator = load_generator()
     rng = random.Random(2018)
@@ -84,7 +84,8 @@ def child_import(url: str, csv_path: str) -> None:
     import portal.models  # noqa: F401
     from portal.core.actor import SYSTEM
     from portal.core.db import Base, make_engine
-    from portal.roster.operations import parse_roster, write_roster
+    from portal.roster.bulk import write_roster
+    from portal.roster.parsing import parse_roster
 
     engine = make_engine(url)
     if url.startswith("postgresql"):
@@ -116,28 +117,28 @@ def child_store_only(url: str, csv_path: str) -> None:
 
     import portal.models  # noqa: F401
     from portal.core.db import Base, make_engine, utcnow
-    from portal.roster import operations
+    from portal.roster import bulk, parsing
 
     engine = make_engine(url)
     if url.startswith("postgresql"):
         Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     with Session(engine) as session, open(csv_path, "rb") as stream:
-        patients = operations.parse_roster(stream).valid_patients
+        patients = parsing.parse_roster(stream).valid_patients
         ids = list(range(1, len(patients) + 1))
-        writer = operations._BulkWriter(session)  # noqa: SLF001 - the import's own writer
+        writer = bulk._BulkWriter(session)  # noqa: SLF001 - the import's own writer
         stamp = writer.timestamp(utcnow())
-        tables = [("roster_patient", operations.PATIENT_COLUMNS, [
+        tables = [("roster_patient", bulk.PATIENT_COLUMNS, [
             (patient_id, p.mrn, p.first, p.last, p.dob.isoformat(), p.ssn_last4,
              p.chart_location, p.chart_survived, stamp, stamp)
             for patient_id, p in zip(ids, patients, strict=True)
         ])]
-        tables += operations._child_rows(patients, ids)  # noqa: SLF001
+        tables += bulk._child_rows(patients, ids)  # noqa: SLF001
         started = time.perf_counter()
-        with writer.indexes_rebuilt(operations.REBUILT_TABLES):
+        with writer.indexes_rebuilt(bulk.REBUILT_TABLES):
             for table, columns, rows in tables:
-                for start in range(0, len(rows), operations.BATCH):
-                    writer.insert(table, columns, rows[start:start + operations.BATCH])
+                for start in range(0, len(rows), bulk.BATCH):
+                    writer.insert(table, columns, rows[start:start + bulk.BATCH])
         writer.close()
         session.commit()
         finished = time.perf_counter()
@@ -167,7 +168,7 @@ def pg_reference(url: str, csv_path: Path) -> float:
     args = ["psql", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
             "-U", parts.username or "postgres", "-d", parts.path.lstrip("/"), "-q",
             "-v", "ON_ERROR_STOP=1"]
-    from portal.roster.operations import COLUMNS
+    from portal.roster.parsing import COLUMNS
 
     columns = ", ".join(f"{c} text" for c in COLUMNS)
     subprocess.run([*args, "-c", f"DROP TABLE IF EXISTS roster_raw; CREATE TABLE roster_raw "

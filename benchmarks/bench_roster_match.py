@@ -30,7 +30,6 @@ from portal.rules.roster_match import (
     DEFAULT_THRESHOLDS,
     MatchQuery,
     RosterCandidate,
-    blocking_keys_for_candidate,
     blocking_keys_for_query,
     rank,
 )
@@ -54,6 +53,7 @@ TYPED_VARIATIONS = (
 )
 
 
+
 def load_generator():
     spec = importlib.util.spec_from_file_location("make_roster_match_pairs", GENERATOR)
     module = importlib.util.module_from_spec(spec)
@@ -70,7 +70,9 @@ def build_index(roster: list[RosterCandidate]) -> dict[str, list[RosterCandidate
     """Blocking key -> patients, as the database's roster_blocking_key table would hold it."""
     index: dict[str, list[RosterCandidate]] = defaultdict(list)
     for patient in roster:
-        for key in blocking_keys_for_candidate(patient):
+        rows = roster_match.roster_key_rows(patient.first_name, patient.last_name,
+                                            patient.other_names, patient.dob)
+        for key in {key for row in rows for key in row} | {f"dob:{patient.dob.isoformat()}"}:
             index[key].append(patient)
     return dict(index)
 

@@ -240,7 +240,7 @@ def demo_record_pdf(part: str, pages: int = 2) -> bytes:
 def _refresh_blocking_keys(session: Session, patients: list[RosterPatient]) -> None:
     """Use the roster area's own key builder when it is available."""
     try:
-        from portal.roster.operations import refresh_blocking_keys
+        from portal.roster.candidates import refresh_blocking_keys
     except ImportError:
         return
     refresh_blocking_keys(session, patients)

@@ -155,11 +155,16 @@ def make_staff_with_mfa(session: Session, *roles: str,
     return staff, secret
 
 
+def totp_code(secret: str, moment: datetime) -> str:
+    """The code an authenticator app shows at a moment (pyotp: RFC 6238, 6 digits, 30 s)."""
+    import pyotp
+
+    return pyotp.TOTP(secret, digits=6, interval=30).at(moment)
+
+
 def totp_now(secret: str, step: int = 0) -> str:
     """The current TOTP code of a secret (``step=1``: the next one, also accepted now)."""
-    from portal.accounts import mfa
-
-    return mfa.code_for(secret, datetime.now(UTC) + timedelta(seconds=30 * step))
+    return totp_code(secret, datetime.now(UTC) + timedelta(seconds=30 * step))
 
 
 def make_recovery_codes(session: Session, staff: StaffUser) -> list[str]:
@@ -274,8 +279,16 @@ def advance_request(session: Session, req, clerk: StaffUser, to: str = "patient_
 
 def make_roster_patient(session: Session, **overrides) -> RosterPatient:
     """A roster patient (see make_patient) with its blocking keys, so the match finds it."""
-    from portal.roster.operations import refresh_blocking_keys
+    from portal.roster.candidates import refresh_blocking_keys
 
     patient = make_patient(session, **overrides)
     refresh_blocking_keys(session, [patient.id])
     return patient
+
+
+def roster_keys(first: str, last: str, other_names: tuple[str, ...], dob: date) -> set[str]:
+    """Every blocking key a roster patient is found by: its stored rows and its dob key."""
+    from portal.rules.roster_match import roster_key_rows
+
+    rows = roster_key_rows(first, last, other_names, dob)
+    return {key for row in rows for key in row} | {f"dob:{dob.isoformat()}"}

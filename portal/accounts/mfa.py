@@ -100,11 +100,6 @@ def matching_counter(secret: str, code: str, last_counter: int | None,
     return None
 
 
-def code_for(secret: str, moment: datetime) -> str:
-    """The TOTP code of a secret at a moment (for tests and the demo data)."""
-    return pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_STEP_SECONDS).at(moment)
-
-
 def new_recovery_codes(count: int = RECOVERY_CODE_COUNT) -> list[str]:
     """Fresh recovery codes shaped like ``abcd-efgh-jkmn-pqrs`` (80 bits each)."""
     codes = []

@@ -13,7 +13,8 @@ from portal.accounts.sessions import current_actor
 from portal.core.db import get_session, read_mostly
 from portal.queue import roster_forms as forms
 from portal.requests.location import view_patient
-from portal.roster.operations import COLUMNS, import_roster, roster_counts, search_roster
+from portal.roster.operations import import_roster, roster_counts, search_roster
+from portal.roster.parsing import COLUMNS
 
 
 @read_mostly

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from portal.core.actor import SYSTEM, Actor
 from portal.core.db import take_write_lock, utcnow
 from portal.requests.models import RecordRequest, RosterMatch, RosterMatchRun
+from portal.roster.candidates import candidate_ids, load_candidates, match_thresholds
 from portal.roster.models import RosterPatient
-from portal.roster.operations import candidate_ids, load_candidates, match_thresholds
 from portal.rules import roster_match
 from portal.rules.names import split_other_names
 from portal.rules.roster_match import MatchQuery

@@ -1,6 +1,6 @@
 """`flask --app portal roster import FILE.csv [--skip-invalid]`: load the custodian's roster.
 
-The columns are documented in portal/roster/operations.py. Every row is checked first; the
+The columns are documented in portal/roster/parsing.py. Every row is checked first; the
 problems are listed with their line numbers and nothing is imported unless --skip-invalid.
 """
 
@@ -15,7 +15,8 @@ from flask.cli import AppGroup
 
 from portal.core.actor import SYSTEM
 from portal.core.db import commit, get_session
-from portal.roster.operations import RosterFileRefused, parse_roster, write_roster
+from portal.roster.bulk import write_roster
+from portal.roster.parsing import RosterFileRefused, parse_roster
 
 # AppGroup runs each command inside the app context (database session, configuration).
 roster_group = AppGroup("roster", help="The patient roster of the closed program.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from portal.accounts import mfa
+from tests.factories import totp_code
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = datetime(2026, 11, 26, 18, 0, 15, tzinfo=UTC)
@@ -12,33 +13,33 @@ STEP = timedelta(seconds=30)
 
 
 def test_the_current_code_is_accepted_and_names_its_time_step():
-    code = mfa.code_for(SECRET, NOW)
+    code = totp_code(SECRET, NOW)
     assert mfa.matching_counter(SECRET, code, None, NOW) == mfa.counter_at(NOW)
 
 
 def test_a_code_one_step_old_or_early_is_accepted_for_clock_drift():
     for moment in (NOW - STEP, NOW + STEP):
-        assert mfa.matching_counter(SECRET, mfa.code_for(SECRET, moment), None, NOW) is not None
+        assert mfa.matching_counter(SECRET, totp_code(SECRET, moment), None, NOW) is not None
 
 
 def test_a_code_two_steps_old_is_refused():
-    assert mfa.matching_counter(SECRET, mfa.code_for(SECRET, NOW - 2 * STEP), None, NOW) is None
+    assert mfa.matching_counter(SECRET, totp_code(SECRET, NOW - 2 * STEP), None, NOW) is None
 
 
 def test_a_code_whose_step_was_already_used_is_refused():
-    code = mfa.code_for(SECRET, NOW)
+    code = totp_code(SECRET, NOW)
     used = mfa.matching_counter(SECRET, code, None, NOW)
     assert mfa.matching_counter(SECRET, code, used, NOW + STEP) is None
 
 
 def test_after_a_used_code_an_older_one_is_refused_too():
-    newer = mfa.matching_counter(SECRET, mfa.code_for(SECRET, NOW), None, NOW)
-    older = mfa.code_for(SECRET, NOW - STEP)
+    newer = mfa.matching_counter(SECRET, totp_code(SECRET, NOW), None, NOW)
+    older = totp_code(SECRET, NOW - STEP)
     assert mfa.matching_counter(SECRET, older, newer, NOW) is None
 
 
 def test_codes_with_spaces_are_read_as_typed():
-    code = mfa.code_for(SECRET, NOW)
+    code = totp_code(SECRET, NOW)
     assert mfa.matching_counter(SECRET, f"{code[:3]} {code[3:]}", None, NOW) is not None
 
 

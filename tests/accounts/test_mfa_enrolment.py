@@ -12,7 +12,7 @@ from portal.accounts import mfa
 from portal.accounts.models import RecoveryCode, StaffUser
 from portal.core.db import commit, utcnow
 from tests.accounts.steps import PASSWORD, enter_code, sign_in, signed_in
-from tests.factories import make_staff
+from tests.factories import make_staff, totp_code
 
 RECOVERY = re.compile(r"\b[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}\b")
 
@@ -64,7 +64,7 @@ def test_confirming_enrolment_shows_ten_recovery_codes_once_and_signs_in(client,
     staff = _new_clerk(db)
     sign_in(client, staff.email)
     client.get("/staff/mfa")
-    response = enter_code(client, mfa.code_for(_secret(db, staff), utcnow()))
+    response = enter_code(client, totp_code(_secret(db, staff), utcnow()))
     assert response.status_code == 200
     codes = set(RECOVERY.findall(response.get_data(as_text=True)))
     assert len(codes) == 10

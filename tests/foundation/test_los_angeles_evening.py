@@ -16,7 +16,7 @@ import time_machine
 
 from portal.requests.operations import TransitionRefused
 from portal.requests.releases import release_request
-from portal.roster.operations import COLUMNS, parse_roster
+from portal.roster.parsing import COLUMNS, parse_roster
 from portal.rules.deadlines import pacific_date, today_pacific
 from tests.factories import (
     advance_request,

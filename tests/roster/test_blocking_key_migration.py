@@ -11,7 +11,8 @@ from sqlalchemy import create_engine, text
 
 from portal.cli import alembic_config
 from portal.core.db import make_engine
-from portal.rules.roster_match import roster_blocking_keys, roster_key_rows
+from portal.rules.roster_match import roster_key_rows
+from tests.factories import roster_keys
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 PATIENTS = [
@@ -57,7 +58,7 @@ def test_upgrade_and_downgrade_keep_every_stored_key(app, migrated_engine):
                                         "dob": dob, "now": "2026-01-01 00:00:00"})
         # The keys as the first schema stored them: one row each.
         for patient_id, _mrn, first, last, others, dob in PATIENTS:
-            for key in sorted(roster_blocking_keys(first, last, others, dob)):
+            for key in sorted(roster_keys(first, last, others, dob)):
                 conn.execute(text("INSERT INTO roster_blocking_key (patient_id, key) "
                                   "VALUES (:p, :k)"), {"p": patient_id, "k": key})
 
@@ -77,4 +78,4 @@ def test_upgrade_and_downgrade_keep_every_stored_key(app, migrated_engine):
         restored = conn.execute(text("SELECT patient_id, key FROM roster_blocking_key")).all()
     for patient_id, _mrn, first, last, others, dob in PATIENTS:
         assert sorted(key for pid, key in restored if pid == patient_id) == sorted(
-            roster_blocking_keys(first, last, others, dob))
+            roster_keys(first, last, others, dob))

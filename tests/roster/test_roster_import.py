@@ -12,14 +12,10 @@ from sqlalchemy import text as sql_text
 from portal.core.actor import SYSTEM
 from portal.core.db import utcnow
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
-from portal.roster.operations import (
-    COLUMNS,
-    RosterFileRefused,
-    import_roster,
-    parse_roster,
-)
-from portal.rules.roster_match import blocking_keys_for_candidate
+from portal.roster.operations import import_roster
+from portal.roster.parsing import COLUMNS, RosterFileRefused, parse_roster
 from portal.trail.models import AuditEvent
+from tests.factories import roster_keys
 
 HEADER = ",".join(COLUMNS)
 AVERY_1 = ("M-0001,Avery,Quill,Avery Stone;Ave Q,1980-04-12,1234,2016-03-01,2016-04-02,"
@@ -56,10 +52,8 @@ def test_import_stores_the_blocking_keys_of_the_roster_match_module(db):
                       .where(RosterBlockingKey.patient_id == avery.id)).all()
     # The date-of-birth key is the patient's dob column itself.
     stored = {key for row in rows for key in row} | {f"dob:{avery.dob.isoformat()}"}
-    from portal.roster.operations import load_candidates
-
-    (candidate,) = load_candidates(db, [avery.id])
-    assert stored == blocking_keys_for_candidate(candidate)
+    assert stored == roster_keys(avery.legal_first_name, avery.legal_last_name,
+                                 tuple(n.full_name for n in avery.other_names), avery.dob)
     assert len(stored) == 3 * len(rows) + 1  # each row holds three keys of its own
 
 
@@ -216,7 +210,7 @@ def test_reading_in_blocks_finds_the_same_rows_lines_and_problems(monkeypatch):
     data = ("\ufeff" + HEADER + "\r\n" + "\r\n".join(rows) + "\r\n").encode("utf-8")
 
     def parsed_with(block_bytes: int):
-        monkeypatch.setattr("portal.roster.operations.BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr("portal.roster.parsing.BLOCK_BYTES", block_bytes)
         reported: list[int] = []
         result = parse_roster(io.BytesIO(data), on_bytes=reported.append)
         assert sum(reported) == len(data)
@@ -233,7 +227,7 @@ def test_reading_in_blocks_finds_the_same_rows_lines_and_problems(monkeypatch):
 
 
 def test_a_bad_byte_or_nul_far_into_the_file_is_refused_with_its_line(monkeypatch):
-    monkeypatch.setattr("portal.roster.operations.BLOCK_BYTES", 100)
+    monkeypatch.setattr("portal.roster.parsing.BLOCK_BYTES", 100)
     good = [BLAKE.replace("M-0002", f"M-{n:04d}") for n in range(100, 140)]
     for bad, problem in ((b"M-0200,Ren\xe9,Ortiz", "not UTF-8 text (byte 11 of the line"),
                          (b"M-0200,Ren\x00,Ortiz", "contains NUL characters")):

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 import portal.models  # noqa: F401
 from portal.core.actor import SYSTEM
 from portal.core.db import Base
-from portal.roster import operations
+from portal.roster import bulk
+from portal.roster.candidates import candidate_ids
 from portal.roster.models import Admission, RosterBlockingKey, RosterName, RosterPatient
-from portal.roster.operations import candidate_ids, import_roster
+from portal.roster.operations import import_roster
 from portal.rules.roster_match import MatchQuery, blocking_keys_for_query, roster_key_rows
 from tests.factories import make_patient, make_roster_patient
 from tests.roster.test_roster_import import AVERY_1, AVERY_2, BLAKE, csv_bytes
@@ -29,7 +30,7 @@ pytestmark = [
 @pytest.fixture
 def large(monkeypatch):
     """Every import counts as large, so the tests' small files take the rebuilding path."""
-    monkeypatch.setattr(operations, "LARGE_IMPORT", 1)
+    monkeypatch.setattr(bulk, "LARGE_IMPORT", 1)
 
 
 def schema_differences(db) -> list:
@@ -50,9 +51,9 @@ def count(db, model) -> int:
 
 
 def test_only_a_big_import_that_is_a_good_part_of_the_roster_rebuilds():
-    assert operations._is_large(10_000, 40_000)
-    assert not operations._is_large(10_000, 40_001)
-    assert not operations._is_large(9_999, 9_999)
+    assert bulk._is_large(10_000, 40_000)
+    assert not bulk._is_large(10_000, 40_001)
+    assert not bulk._is_large(9_999, 9_999)
 
 
 def test_a_large_import_writes_the_same_rows_and_restores_every_index(db, large):
@@ -81,7 +82,7 @@ def test_a_large_import_that_fails_leaves_the_indexes_and_no_rows(db, large, mon
     def broken(*_args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(operations, "_child_rows", broken)
+    monkeypatch.setattr(bulk, "_child_rows", broken)
     with pytest.raises(RuntimeError):
         import_roster(db, csv_bytes(AVERY_1, BLAKE), actor=SYSTEM)
     db.rollback()

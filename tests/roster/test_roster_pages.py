@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal.core.db import commit
 from portal.roster.models import RosterPatient
-from portal.roster.operations import COLUMNS
+from portal.roster.parsing import COLUMNS
 from portal.trail.models import AuditEvent
 from tests.factories import make_patient, make_request, make_staff
 
