@@ -10,8 +10,10 @@ to a temporary CSV, then in one run and on the same disk:
     fresh SQLite database;
   - on PostgreSQL (when --pg answers), `psql \\copy` of the same CSV into a raw table, and our
     import into the same database (its tables emptied first; `test` is refused).
-Each import runs in its own process so its peak RSS is its own. Targets: within 5x of the
-reference, peak memory under 300 MB.
+Each import runs in its own process so its peak RSS is its own. Targets: 100,000 patients in
+under 10 s and under 300 MB peak. The loaders' times stay as references (ratios printed), but
+are no target: they load one bare table, while the import writes four indexed tables (the
+former 5x target was retired for that reason, issue 12).
 
 A second line per database stores the same rows again, built before the clock starts (the
 import's tables, bulk writer, index rebuild and commit; nothing read or checked): the least
@@ -181,13 +183,20 @@ def pg_reference(url: str, csv_path: Path) -> float:
     return elapsed
 
 
+#: The targets, for 100,000 patients (scaled with the number of patients for a smaller run).
+TARGET_SECONDS_PER_100K = 10.0
+TARGET_PEAK_MB = 300
+
+
 def report(label: str, ours: dict, reference: float, reference_label: str,
-           stored: dict) -> None:
+           stored: dict, patients: int) -> None:
     ratio = ours["seconds"] / reference
-    print(f"{label:<10} {reference_label:<18} {reference:7.2f} s | ours {ours['seconds']:7.2f} s "
-          f"(checking {ours['check_seconds']:5.2f} s)  {ratio:4.1f}x "
-          f"{'OK' if ratio <= 5 else 'OVER'} (target 5x) | peak RSS {ours['peak_rss_mb']:5.0f} MB "
-          f"{'OK' if ours['peak_rss_mb'] < 300 else 'OVER'} (target 300 MB)")
+    target = TARGET_SECONDS_PER_100K * patients / 100_000
+    print(f"{label:<10} ours {ours['seconds']:7.2f} s (checking {ours['check_seconds']:5.2f} s) "
+          f"{'OK' if ours['seconds'] < target else 'OVER'} (target {target:.1f} s) | "
+          f"peak RSS {ours['peak_rss_mb']:5.0f} MB "
+          f"{'OK' if ours['peak_rss_mb'] < TARGET_PEAK_MB else 'OVER'} "
+          f"(target {TARGET_PEAK_MB} MB) | {reference_label} {reference:6.2f} s: {ratio:4.1f}x")
     print(f"{'':<10} {'':<26} storing the same rows, built in advance: "
           f"{stored['seconds']:5.2f} s  {stored['seconds'] / reference:4.1f}x")
 
@@ -217,12 +226,12 @@ def main() -> None:
         reference = sqlite_reference(csv_path, workdir)
         ours = run_child(f"sqlite:///{workdir / 'portal.sqlite3'}", csv_path)
         stored = run_child(f"sqlite:///{workdir / 'stored.sqlite3'}", csv_path, "store-only")
-        report("SQLite", ours, reference, "sqlite3 .import", stored)
+        report("SQLite", ours, reference, "sqlite3 .import", stored, patients)
         if ensure_pg_database(args.pg):
             reference = pg_reference(args.pg, csv_path)
             ours = run_child(args.pg, csv_path)
             stored = run_child(args.pg, csv_path, "store-only")
-            report("PostgreSQL", ours, reference, "psql \\copy", stored)
+            report("PostgreSQL", ours, reference, "psql \\copy", stored, patients)
         else:
             print(f"PostgreSQL: {args.pg} does not answer; skipped")
 

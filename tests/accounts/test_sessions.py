@@ -63,7 +63,10 @@ def test_the_idle_message_is_given_once(app, db, clerk):
     client = _signed_in_client(app, clerk[0].id)
     _only_session(db, clerk[0].id).last_seen_at = utcnow() - timedelta(minutes=16)
     commit()
-    client.get("/staff/sign-in")
+    first = client.get("/staff/reauthenticate")
+    assert first.status_code == 302
+    shown = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "You were signed out after 15 minutes without activity" in shown
     assert "without activity" not in client.get("/staff/sign-in").get_data(as_text=True)
 
 
@@ -88,8 +91,14 @@ def test_changing_a_persons_roles_ends_their_session_at_once(app, clerk, admin):
 def test_renaming_a_person_keeps_their_session(app, clerk, admin):
     clerk_client = _signed_in_client(app, clerk[0].id)
     admin_client = _signed_in_client(app, admin[0].id)
-    admin_client.post(f"/staff/admin/staff/{clerk[0].id}",
-                      data={"display_name": "Casey Q. Clerk", "roles": ["clerk"]})
+    response = admin_client.post(f"/staff/admin/staff/{clerk[0].id}",
+                                 data={"display_name": "Casey Q. Clerk", "roles": ["clerk"]})
+    assert response.status_code == 302
+    with app.app_context():
+        from portal.accounts.models import StaffUser
+        from portal.core.db import get_session
+
+        assert get_session().get(StaffUser, clerk[0].id).display_name == "Casey Q. Clerk"
     assert signed_in(clerk_client)
 
 

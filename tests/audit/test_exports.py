@@ -37,11 +37,6 @@ FORMATS = ("csv", "jsonl")
 
 
 @pytest.fixture
-def auditor(db, auth):
-    return sign_in_auditor(db, auth)
-
-
-@pytest.fixture
 def trail(db, auditor):
     add_events(db, 12)
     return "/audit/trail/export"

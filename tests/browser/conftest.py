@@ -160,3 +160,11 @@ def narrow(page):
         assert width <= 320, f"page scrolls sideways at 320 px ({width} px wide) on {page.url}"
 
     return assert_no_horizontal_scroll
+
+
+@pytest.fixture
+def visit(page, axe_check, narrow):
+    """A requester in the browser at 320 px, axe-checking every page (the journey tests)."""
+    from tests.browser.test_journey_patient import Visit
+
+    return Visit(page, axe_check, narrow)

@@ -14,15 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from portal.rules.deadlines import today_pacific
-from tests.browser.test_journey_patient import Visit, clerk_work, last_link
+from tests.browser.test_journey_patient import clerk_work, last_link
 from tests.journey.samples import jpeg_bytes, pdf_bytes
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def visit(page, axe_check, narrow) -> Visit:
-    return Visit(page, axe_check, narrow)
 
 
 def test_an_executor_sends_records_to_a_lawyer_by_link_and_access_code(live_server, visit,

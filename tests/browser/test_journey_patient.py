@@ -62,11 +62,6 @@ class Visit:
         return self.page.locator("h1").inner_text()
 
 
-@pytest.fixture
-def visit(page, axe_check, narrow) -> Visit:
-    return Visit(page, axe_check, narrow)
-
-
 def fill_patient_wizard(visit: Visit, base: str, id_photo) -> None:
     """The wizard for a patient's own complete record by download."""
     visit.go(base + "/request")

@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from PIL import Image
 
-from portal.requests.models import RecordRequest
+from portal.requests.models import Consent, RecordRequest
 from portal.rules.deadlines import today_pacific
 from portal.storage.models import StoredDocument
 from tests.journey.samples import (
@@ -121,10 +121,15 @@ def test_a_consent_end_date_must_be_specific_and_in_range(expires_on, message, w
     assert count(RecordRequest) == 0
 
 
-def test_a_consent_must_be_agreed_to(wizard):
+def test_a_consent_must_be_agreed_to(wizard, count):
+    """R-REL-2: no consent without the signer confirming the statements; nothing is sent."""
     wizard.fill(EXECUTOR_ANSWERS, until="consent")
     response = wizard.post("consent", {**consent_answers("Jordan Quill"), "agree": ""})
     _shows_problem(response, "agree", "Confirm that you have read the statements")
+    assert 'value="Jordan Quill"' in _page(response)
+    # The step stays undone: later steps send the requester back to it.
+    assert wizard.get("sign").headers["Location"].endswith("/request/step/consent")
+    assert count(RecordRequest) == 0 and count(Consent) == 0
 
 
 def _noisy_jpeg(size=(600, 600)) -> bytes:
@@ -169,10 +174,13 @@ def test_a_bad_upload_does_not_remove_a_good_one_already_sent(wizard, count):
     assert count(StoredDocument) == 1
 
 
-def test_a_missing_photo_id_is_asked_for(wizard):
+def test_a_missing_photo_id_is_asked_for(wizard, count):
+    """R-ID-2(b): the photo ID is required; the request cannot be sent without it."""
     wizard.fill(PATIENT_ANSWERS, until="documents")
     response = wizard.post("documents")
     _shows_problem(response, "photo_id", "Choose a photo or scan of your government photo ID.")
+    assert wizard.get("sign").headers["Location"].endswith("/request/step/documents")
+    assert count(RecordRequest) == 0 and count(StoredDocument) == 0
 
 
 def test_sending_without_signing_is_refused_and_keeps_the_answers(wizard, count):

@@ -204,7 +204,12 @@ def test_an_expired_consent_stops_third_party_downloads(client, shared, scope):
     with scope() as session:
         session.scalar(select(Consent)).expires_on = today_pacific() - timedelta(1)
     response = client.post(f"/shared/{token}", data={"access_code": CODE})
-    assert response.status_code == 410
+    assert response.status_code == 410 and "permission to share" in response.get_data(True)
+    assert not response.data.startswith(b"%PDF")
+    with scope() as session:
+        # Nothing left: no download counted, no disclosure recorded (R-AUD-1).
+        assert session.get(DownloadGrant, _grant.id).download_count == 0
+        assert session.scalars(select(Disclosure)).all() == []
 
 
 def test_an_unknown_link_is_not_found(client):

@@ -27,11 +27,6 @@ from tests.factories import (
 )
 
 
-@pytest.fixture
-def clerk(db):
-    return make_staff(db, "clerk")
-
-
 def events(db, action):
     return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 

@@ -18,11 +18,6 @@ def received_days_ago(days: int) -> datetime:
     return datetime.now(UTC) - timedelta(days=days)
 
 
-@pytest.fixture
-def clerk(db):
-    return make_staff(db, "clerk")
-
-
 def rows(db, clerk, **filters):
     page = listing.view_queue(db, staff_actor(clerk), listing.QueueFilters(**filters),
                               today=today_pacific(), soon_days=3, limit=50)

@@ -14,7 +14,7 @@ from portal.requests.lost_email import LostEmail, report_lost_email
 from portal.requests.models import LostEmailReport, Message
 from portal.requests.operations import TransitionRefused
 from portal.trail.models import AuditEvent
-from tests.factories import make_request, make_staff, staff_actor
+from tests.factories import make_request, staff_actor
 
 
 def report(db, *, reference="CPP-2026-99999", old_email="gone@example.test",
@@ -22,11 +22,6 @@ def report(db, *, reference="CPP-2026-99999", old_email="gone@example.test",
     return report_lost_email(db, LostEmail(
         reference=reference, full_name=name, date_of_birth=None, old_email=old_email,
         new_email="new@example.test", phone="555-0100", note=None), SYSTEM)
-
-
-@pytest.fixture
-def clerk(db):
-    return make_staff(db, "clerk")
 
 
 def test_open_reports_are_listed_newest_first(db, clerk):

@@ -20,15 +20,9 @@ from tests.factories import (
     advance_request,
     make_patient,
     make_request,
-    make_staff,
     staff_actor,
     third_party_consent,
 )
-
-
-@pytest.fixture
-def clerk(db):
-    return make_staff(db, "clerk")
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from portal.core.db import commit
@@ -21,18 +20,6 @@ from tests.factories import (
     sample_pdf,
     third_party_consent,
 )
-
-
-@pytest.fixture
-def clerk(db):
-    return make_staff(db, "clerk")
-
-
-@pytest.fixture
-def signed_in(auth, clerk):
-    commit()
-    auth.staff(clerk.id)
-    return clerk
 
 
 def test_the_page_shows_the_submission_and_computes_the_roster_match_on_demand(
