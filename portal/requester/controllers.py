@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cryptography.exceptions import InvalidTag
 from flask import (
     Response,
     abort,
@@ -24,14 +23,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from portal.accounts.permissions import public, requester_required, token_required
 from portal.accounts.sessions import current_actor
 from portal.core.db import get_session
 from portal.core.security import pdf_attachment
 from portal.extensions import limiter
-from portal.requester import drafts, forms, journey, wizard
+from portal.requester import drafts, flow, forms, journey, wizard
 from portal.requests import grants, letters
 from portal.requests.models import RecordRequest, WizardDraft
 from portal.requests.operations import TransitionRefused
@@ -41,7 +39,7 @@ from portal.rules.deadlines import format_date, format_due, today_pacific
 from portal.rules.fees import format_cents
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import StoredDocument
-from portal.storage.operations import open_document, save_document
+from portal.storage.operations import open_document
 from portal.storage.uploads import UploadRejected, clean_upload
 
 
@@ -65,19 +63,10 @@ def _browser_token() -> str | None:
     return request.cookies.get(drafts.COOKIE_NAME)
 
 
-def _current_draft(lock: bool = False) -> tuple[WizardDraft | None, dict | None]:
+def _current_draft() -> tuple[WizardDraft | None, dict | None]:
     """The browser's live draft and its answers, or (None, None)."""
-    session = get_session()
-    row = drafts.find_draft(session, _browser_token())
-    if row is None:
-        return None, None
-    if lock:
-        # Two submissions at once (a double click) queue here; the second sees the receipt.
-        session.refresh(row, with_for_update=True)
-    try:
-        return row, drafts.read_answers(row)
-    except (InvalidTag, ValueError):
-        return None, None
+    wiz = flow.RequestWizard.open(get_session(), _browser_token(), current_actor())
+    return (wiz.row, wiz.answers) if wiz else (None, None)
 
 
 def _set_draft_cookie(response: Response, token: str) -> Response:
@@ -88,11 +77,6 @@ def _set_draft_cookie(response: Response, token: str) -> Response:
         secure=current_app.config["BASE_URL"].startswith("https://"),
     )
     return response
-
-
-def _uploaded(row: WizardDraft) -> dict[str, StoredDocument]:
-    return {wizard.slot_of(d): d for d in drafts.draft_documents(get_session(), row)
-            if wizard.slot_of(d)}
 
 
 def _no_draft():
@@ -146,21 +130,23 @@ def discard():
     return response
 
 
-def _render_step(step: wizard.Step, answers: dict, form, *, status: int = 200, **extra):
-    order = wizard.applicable_steps(answers)
-    previous = wizard.previous_step(answers, step.name)
+def _render_step(wiz: flow.RequestWizard, name: str):
+    step, answers = wizard.STEP_BY_NAME[name], wiz.answers
+    order = wiz.steps
+    form = wiz.form(name)
     context = {
         "step": step, "form": form, "answers": answers,
         "position": order.index(step.name) + 1 if step.name in order else 1,
-        "total": len(order), "previous": previous,
+        "total": len(order), "previous": wizard.previous_step(answers, step.name),
         "third_party": wizard.to_third_party(answers), "copies": wizard.is_copies(answers),
         "requester_type": wizard.requester_type(answers),
+        "upload_errors": wiz.upload_errors(name),
+        **_step_context(step, answers, wiz),
     }
-    context.update(extra)
-    return render_template(step.template, **context), status
+    return render_template(step.template, **context)
 
 
-def _step_context(step: wizard.Step, answers: dict, row: WizardDraft) -> dict:
+def _step_context(step: wizard.Step, answers: dict, wiz: flow.RequestWizard) -> dict:
     """What a step's page shows besides its form."""
     extra: dict = {}
     if step.name in ("consent", "notes_consent"):
@@ -179,14 +165,14 @@ def _step_context(step: wizard.Step, answers: dict, row: WizardDraft) -> dict:
         extra["redisclosure_statement"] = wizard.carries_redisclosure_statement(answers)
         extra["recipient_unsure"] = wizard.recipient_kind(answers) == "unsure"
     if step.name == "documents":
-        extra["uploaded"] = _uploaded(row)
+        extra["uploaded"] = wiz.uploaded
         extra["slots"] = wizard.required_uploads(answers)
         extra["max_size"] = f"{int(current_app.config['ID_UPLOAD_MAX_BYTES']) // (1024 * 1024)} MB"
     if step.name in ("review", "sign"):
         fee = wizard.fee_for(answers)
         extra["fee"] = fee
         extra["fee_total"] = format_cents(fee.amount_cents)
-        extra["uploaded"] = _uploaded(row)
+        extra["uploaded"] = wiz.uploaded
         extra["parts"] = wizard.requested_parts(answers)
         extra["steps"] = wizard.applicable_steps(answers)
         extra["v"] = lambda step_name, field: wizard.value(answers, step_name, field)
@@ -208,132 +194,34 @@ ANSWER_LABELS = {
 @public
 @_submission_limited
 def step(name: str):
-    """One question group: show it filled from the draft, or save what was posted."""
-    wizard_step = wizard.STEP_BY_NAME.get(name)
-    if wizard_step is None:
+    """One question group: shown from the draft; a POST is saved, then redirected (PRG)."""
+    if name not in wizard.STEP_BY_NAME:
         abort(404)
-    row, answers = _current_draft(lock=request.method == "POST")
-    if row is None:
+    posting = request.method == "POST"
+    wiz = flow.RequestWizard.open(get_session(), _browser_token(), current_actor(), lock=posting)
+    if wiz is None:
         return _no_draft()
-    if answers["receipt"]:
-        if request.method == "POST":
-            flash(_("Your request was already sent. It was not sent a second time."), "success")
+    outcome = wiz.gate(name, posting=posting)
+    if outcome is None and not posting:
+        return _render_step(wiz, name)
+    if outcome is None:
+        signer = flow.Signer(request.remote_addr, request.headers.get("User-Agent"))
+        outcome = wiz.post(name, request.form, request.files, signer)
+    return _follow(outcome)
+
+
+def _follow(outcome: flow.Next) -> Response:
+    """Answer an action: a redirect to where it leads (or 204 for an autosave)."""
+    if outcome.to is None:
+        return Response(status=204)
+    if outcome.message:
+        flash(outcome.message, outcome.category)
+    if outcome.to == "sent":
         return redirect(url_for("requests.sent"))
-    session = get_session()
-    uploaded = _uploaded(row)
-    wizard.refresh_done(answers, set(uploaded))
-    if not wizard.may_open(answers, name):
-        return redirect(url_for("requests.step", name=wizard.next_step(answers)))
-    if request.method == "GET":
-        form = wizard.make_form(wizard_step, answers)
-        return _render_step(wizard_step, answers, form, **_step_context(wizard_step, answers, row))
-
-    action = request.form.get("action", "next")
-    typed = {field: request.form.getlist(field) for field in wizard.field_names(wizard_step)
-             if field != "csrf_token"}
-    answers["steps"][name] = drafts.clip_values(typed)
-    if action in ("save", "back"):
-        # Saving without checking: leaving a page never loses what was typed on it.
-        drafts.save_answers(session, row, answers)
-        if action == "save":
-            return Response(status=204)
-        previous = wizard.previous_step(answers, name)
-        target = url_for("requests.step", name=previous) if previous else url_for(
-            "requests.start")
-        return _set_draft_cookie(redirect(target), _browser_token())
-    if name == "documents":
-        return _documents_step(wizard_step, row, answers, uploaded, action)
-    form = wizard.make_form(wizard_step, answers, request.form)
-    if not form.validate():
-        answers["done"] = [s for s in answers["done"] if s != name]
-        drafts.save_answers(session, row, answers)
-        return _render_step(wizard_step, answers, form, status=422,
-                            **_step_context(wizard_step, answers, row))
-    if name == "sign":
-        return _submit(row, answers, form)
-    if name not in answers["done"]:
-        answers["done"].append(name)
-    if name in ("consent", "notes_consent"):
-        answers["signed_over"][name] = wizard.consent_signed_over(answers, name)
-    wizard.refresh_done(answers, set(uploaded))
-    drafts.save_answers(session, row, answers)
-    response = redirect(url_for("requests.step", name=wizard.next_step(answers)))
-    return _set_draft_cookie(response, _browser_token())
-
-
-def _documents_step(wizard_step, row: WizardDraft, answers: dict, uploaded: dict, action: str):
-    """Uploads: each file checked by content; a file already sent is never asked for again."""
-    session = get_session()
-    actor = current_actor()
-    errors: dict[str, str] = {}
-    if action.startswith("remove:"):
-        slot = action.partition(":")[2]
-        if slot in uploaded:
-            drafts.delete_document(session, uploaded.pop(slot))
-        drafts.save_answers(session, row, answers)
-        return redirect(url_for("requests.step", name="documents"))
-    limit = int(current_app.config["ID_UPLOAD_MAX_BYTES"])
-    for slot in wizard.required_uploads(answers):
-        incoming = request.files.get(slot)
-        if incoming is None or not incoming.filename:
-            continue
-        try:
-            clean = clean_upload(incoming.stream, incoming.filename, max_bytes=limit)
-        except UploadRejected as exc:
-            errors[slot] = exc.message
-            continue
-        kind, subtype = wizard.UPLOAD_SLOTS[slot]
-        if slot in uploaded:
-            drafts.delete_document(session, uploaded.pop(slot))
-        uploaded[slot] = save_document(
-            session, clean.stream(), kind=kind, subtype=subtype, filename=clean.filename,
-            media_type=clean.media_type, actor=actor, max_bytes=limit, draft_id=row.id,
-            page_count=clean.page_count,
-        )
-    for slot in wizard.required_uploads(answers):
-        if slot not in uploaded and slot not in errors:
-            errors[slot] = MISSING_UPLOAD[slot]()
-    if errors:
-        answers["done"] = [s for s in answers["done"] if s != "documents"]
-        drafts.save_answers(session, row, answers)
-        form = wizard.make_form(wizard_step, answers, MultiDict())
-        return _render_step(wizard_step, answers, form, status=422, upload_errors=errors,
-                            **_step_context(wizard_step, answers, row))
-    if "documents" not in answers["done"]:
-        answers["done"].append("documents")
-    drafts.save_answers(session, row, answers)
-    return redirect(url_for("requests.step", name=wizard.next_step(answers)))
-
-
-MISSING_UPLOAD = {
-    "photo_id": lambda: _("Choose a photo or scan of your government photo ID."),
-    "authority_proof": lambda: _("Choose a photo or scan of the document that gives you "
-                                 "authority."),
-    "death_certificate": lambda: _("Choose a photo or scan of the death certificate."),
-}
-
-
-def _submit(row: WizardDraft, answers: dict, form):
-    """Sign and send: check everything again, then record the request in one transaction."""
-    session = get_session()
-    uploaded = _uploaded(row)
-    failing = wizard.validate_all(answers, set(uploaded))
-    if failing is not None:
-        drafts.save_answers(session, row, answers)
-        flash(_("Please check this page before sending: something here needs your attention."),
-              "error")
-        return redirect(url_for("requests.step", name=failing))
-    needed = [uploaded[slot] for slot in wizard.required_uploads(answers)]
-    submission = journey.submit_request(
-        session, answers, needed, signature_name=form.signature_name.data,
-        client_ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
-    )
-    receipt = drafts.empty_answers()
-    receipt["receipt"] = {"request_id": submission.request.id,
-                          "access_code": submission.access_code}
-    hours = int(current_app.config["WIZARD_RECEIPT_HOURS"])
-    drafts.save_answers(session, row, receipt, lifetime=timedelta(hours=hours))
-    return redirect(url_for("requests.sent"))
+    if outcome.to == "start":
+        return redirect(url_for("requests.start"))
+    return _set_draft_cookie(redirect(url_for("requests.step", name=outcome.to)),
+                             _browser_token())
 
 
 def _receipt_request() -> tuple[RecordRequest | None, str | None]:

@@ -41,7 +41,8 @@ def _context(row: WizardDraft) -> bytes:
 
 def empty_answers() -> dict:
     """A new draft's answers: no step saved yet."""
-    return {"steps": {}, "done": [], "signed_over": {}, "receipt": None}
+    return {"steps": {}, "done": [], "signed_over": {}, "receipt": None, "invalid": [],
+            "upload_errors": {}}
 
 
 def draft_lifetime() -> timedelta:

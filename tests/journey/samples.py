@@ -117,6 +117,17 @@ class Wizard:
     def get(self, step: str):
         return self.client.get(f"/request/step/{step}")
 
+    def refused(self, step: str, data: dict | None = None, files: dict | None = None,
+                action: str = "next"):
+        """POST an answer the step refuses: the wizard redirects back to the same step (the
+        problems and what was typed are kept in the draft), and that page shows them."""
+        response = self.post(step, data, files, action)
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        assert response.headers["Location"].endswith(f"/request/step/{step}")
+        page = self.client.get(response.headers["Location"])
+        assert page.status_code == 200
+        return page
+
     def upload_documents(self, slots=("photo_id",)):
         files = {slot: (f"{slot}.jpg", jpeg_bytes()) for slot in slots}
         return self.post("documents", files=files)

@@ -33,9 +33,8 @@ def _page(response) -> str:
 
 
 def _shows_problem(response, field_id: str, message: str) -> None:
-    """422, the message next to the field, and the summary linking to the field."""
+    """The message next to the field, and the summary linking to the field."""
     page = _page(response)
-    assert response.status_code == 422
     assert f'id="{field_id}-error"' in page
     summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
     assert f'href="#{field_id}"' in summary and message in summary
@@ -77,7 +76,7 @@ CASES = {
 def test_bad_answer_is_explained_and_nothing_typed_is_lost(case, wizard, count):
     step, data, field_id, message = CASES[case]
     wizard.fill(PATIENT_ANSWERS, until=step)
-    response = wizard.post(step, data)
+    response = wizard.refused(step, data)
     _shows_problem(response, field_id, message)
     page = _page(response)
     for name, value in data.items():
@@ -93,7 +92,7 @@ def test_a_date_of_birth_after_the_stay_is_refused_when_the_stay_is_checked(wiza
     """A DOB later than the stay is caught whichever page was filled last."""
     wizard.fill(PATIENT_ANSWERS, until="stay")
     wizard.post("patient", {**PATIENT_ANSWERS["patient"], "dob": "2017-01-01"})
-    response = wizard.post("stay", PATIENT_ANSWERS["stay"])
+    response = wizard.refused("stay", PATIENT_ANSWERS["stay"])
     _shows_problem(response, "stay_from", "The stay cannot begin before the date of birth")
     assert count(RecordRequest) == 0
 
@@ -114,7 +113,7 @@ def test_changing_the_date_of_birth_later_is_caught_before_sending(wizard, count
 def test_a_consent_end_date_must_be_specific_and_in_range(expires_on, message, wizard, count):
     """R-REL-2: a specific expiry date, not past, at most CONSENT_MAX_MONTHS away."""
     wizard.fill(EXECUTOR_ANSWERS, until="consent")
-    response = wizard.post("consent", {**consent_answers("Jordan Quill"),
+    response = wizard.refused("consent", {**consent_answers("Jordan Quill"),
                                        "expires_on": expires_on})
     _shows_problem(response, "expires_on", message)
     assert 'value="Jordan Quill"' in _page(response)
@@ -124,7 +123,7 @@ def test_a_consent_end_date_must_be_specific_and_in_range(expires_on, message, w
 def test_a_consent_must_be_agreed_to(wizard, count):
     """R-REL-2: no consent without the signer confirming the statements; nothing is sent."""
     wizard.fill(EXECUTOR_ANSWERS, until="consent")
-    response = wizard.post("consent", {**consent_answers("Jordan Quill"), "agree": ""})
+    response = wizard.refused("consent", {**consent_answers("Jordan Quill"), "agree": ""})
     _shows_problem(response, "agree", "Confirm that you have read the statements")
     assert 'value="Jordan Quill"' in _page(response)
     # The step stays undone: later steps send the requester back to it.
@@ -159,7 +158,7 @@ def test_a_bad_upload_is_refused_by_name_and_nothing_is_stored(case, small_uploa
                                                                count, stored_files):
     make, name, message = UPLOAD_CASES[case]
     wizard.fill(PATIENT_ANSWERS, until="documents")
-    response = wizard.post("documents", files={"photo_id": (name, make())})
+    response = wizard.refused("documents", files={"photo_id": (name, make())})
     _shows_problem(response, "photo_id", message)
     assert count(StoredDocument) == 0 and stored_files() == []
     # The answers typed before are all still there.
@@ -169,15 +168,15 @@ def test_a_bad_upload_is_refused_by_name_and_nothing_is_stored(case, small_uploa
 def test_a_bad_upload_does_not_remove_a_good_one_already_sent(wizard, count):
     wizard.fill(PATIENT_ANSWERS, until="documents")
     wizard.upload_documents()
-    response = wizard.post("documents", files={"photo_id": ("new.jpg", EXECUTABLE)})
-    assert response.status_code == 422 and "Received: photo_id.jpg" in _page(response)
+    response = wizard.refused("documents", files={"photo_id": ("new.jpg", EXECUTABLE)})
+    assert "Received: photo_id.jpg" in _page(response)
     assert count(StoredDocument) == 1
 
 
 def test_a_missing_photo_id_is_asked_for(wizard, count):
     """R-ID-2(b): the photo ID is required; the request cannot be sent without it."""
     wizard.fill(PATIENT_ANSWERS, until="documents")
-    response = wizard.post("documents")
+    response = wizard.refused("documents")
     _shows_problem(response, "photo_id", "Choose a photo or scan of your government photo ID.")
     assert wizard.get("sign").headers["Location"].endswith("/request/step/documents")
     assert count(RecordRequest) == 0 and count(StoredDocument) == 0
@@ -185,7 +184,7 @@ def test_a_missing_photo_id_is_asked_for(wizard, count):
 
 def test_sending_without_signing_is_refused_and_keeps_the_answers(wizard, count):
     wizard.fill(PATIENT_ANSWERS)
-    response = wizard.post("sign", {"signature_name": "Avery Quill", "attest": ""})
+    response = wizard.refused("sign", {"signature_name": "Avery Quill", "attest": ""})
     _shows_problem(response, "attest", "Confirm that the information is true")
     assert 'value="Avery Quill"' in _page(response)
     assert count(RecordRequest) == 0
@@ -200,8 +199,7 @@ def test_an_enormous_post_is_capped_in_the_draft_not_refused_with_an_error(wizar
     wizard.fill(PATIENT_ANSWERS, until="patient")
     big = {name: "x" * 20_000 for name in ("first_name", "last_name", "other_names",
                                            "ssn_last4")}
-    response = wizard.post("patient", big)
-    assert response.status_code == 422
+    wizard.refused("patient", big)
     with scope() as session:
         answers = read_answers(session.scalar(select(WizardDraft)))
     saved = answers["steps"]["patient"]

@@ -1,0 +1,120 @@
+"""The request wizard as an object, without HTTP: each action says where the page goes next,
+and what a refused answer needs is kept in the draft (post, redirect, get)."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from portal.core.actor import SYSTEM
+from portal.requester import drafts, flow, wizard
+from tests.journey.samples import EXECUTOR_ANSWERS, PATIENT_ANSWERS
+
+
+@pytest.fixture
+def opened(scope):
+    """A function giving the draft's wizard inside a unit of work (as one page view would)."""
+    with scope() as session:
+        _row, token = drafts.create_draft(session)
+
+    def open_draft(session):
+        return flow.RequestWizard.open(session, token, SYSTEM)
+
+    return open_draft
+
+
+def _form(values: dict) -> MultiDict:
+    return MultiDict([(k, v) for k, items in values.items()
+                      for v in (items if isinstance(items, list) else [items])])
+
+
+def _answer_all(wiz, answers: dict, until: str) -> None:
+    name = wizard.STEPS[0].name
+    while name != until:
+        assert name != "documents", "the flow tests stop before the uploads"
+        outcome = wiz.save_answer(name, _form(answers.get(name, {})))
+        assert outcome.to not in (None, name), (name, outcome)
+        name = outcome.to
+
+
+def test_a_good_answer_leads_to_the_next_step_that_applies(scope, opened):
+    with scope() as session:
+        wiz = opened(session)
+        assert wiz.save_answer("kind", _form(PATIENT_ANSWERS["kind"])) == flow.Next("who")
+        assert wiz.save_answer("who", _form(PATIENT_ANSWERS["who"])) == flow.Next("patient")
+
+
+def test_a_refused_answer_returns_to_its_step_and_the_draft_keeps_it_and_why(scope, opened):
+    with scope() as session:
+        wiz = opened(session)
+        _answer_all(wiz, PATIENT_ANSWERS, until="patient")
+        typed = {**PATIENT_ANSWERS["patient"], "dob": "2090-01-01"}
+        assert wiz.save_answer("patient", _form(typed)) == flow.Next("patient")
+    with scope() as session:  # the next page view: a new unit of work, the same draft
+        wiz = opened(session)
+        form = wiz.form("patient")
+        assert form.dob.data is not None and form.dob.errors
+        assert form.first_name.data == PATIENT_ANSWERS["patient"]["first_name"]
+        assert "patient" not in wiz.answers["done"]
+
+
+def test_a_corrected_answer_clears_the_problem(scope, opened):
+    with scope() as session:
+        wiz = opened(session)
+        _answer_all(wiz, PATIENT_ANSWERS, until="patient")
+        wiz.save_answer("patient", _form({**PATIENT_ANSWERS["patient"], "dob": "2090-01-01"}))
+        assert wiz.save_answer("patient", _form(PATIENT_ANSWERS["patient"])) == flow.Next(
+            "contact")
+    with scope() as session:
+        wiz = opened(session)
+        assert wiz.answers["invalid"] == [] and not wiz.form("patient").errors
+
+
+def test_back_keeps_what_was_typed_unchecked_and_shows_no_problem(scope, opened):
+    with scope() as session:
+        wiz = opened(session)
+        _answer_all(wiz, PATIENT_ANSWERS, until="patient")
+        outcome = wiz.save_answer("patient", _form({"first_name": "Av"}), action="back")
+        assert outcome == flow.Next("who")
+        assert wiz.answers["steps"]["patient"]["first_name"] == ["Av"]
+        assert not wiz.form("patient").errors
+
+
+def test_an_autosave_goes_nowhere(scope, opened):
+    with scope() as session:
+        wiz = opened(session)
+        assert wiz.save_answer("kind", _form({"kind": "copies"}), action="save") == flow.Next(None)
+
+
+def test_a_step_not_yet_reached_sends_to_the_first_one_not_done(scope, opened):
+    with scope() as session:
+        wiz = opened(session)
+        assert wiz.gate("sign", posting=False) == flow.Next("kind")
+        assert wiz.gate("kind", posting=False) is None
+
+
+def test_the_step_count_follows_the_answers_and_moves_one_at_a_time(scope, opened):
+    """Each answer moves the position by one; the total changes only with the answer that
+    adds or removes steps (someone else receives the records: recipient and consent)."""
+    with scope() as session:
+        wiz = opened(session)
+        name, seen = wizard.STEPS[0].name, []
+        while name != "documents":
+            seen.append((name, wiz.steps.index(name) + 1, len(wiz.steps)))
+            name = wiz.save_answer(name, _form(EXECUTOR_ANSWERS.get(name, {}))).to
+        positions = [position for _name, position, _total in seen]
+        assert positions == list(range(1, len(seen) + 1))
+        totals = [total for _name, _position, total in seen]
+        changes = [seen[i][0] for i in range(1, len(seen)) if totals[i] != totals[i - 1]]
+        assert changes == ["recipient"]  # right after the delivery answer that added it
+
+
+def test_sending_with_a_step_that_no_longer_checks_out_returns_to_it(scope, opened):
+    with scope() as session:
+        wiz = opened(session)
+        _answer_all(wiz, PATIENT_ANSWERS, until="documents")
+        wiz.answers["done"] += ["documents", "review"]
+        wiz.answers["steps"]["patient"]["dob"] = ["2090-01-01"]
+        outcome = wiz.submit("Avery Quill", None)
+        assert outcome.to == "patient" and outcome.message
+        assert wiz.answers["invalid"] == ["patient"]
