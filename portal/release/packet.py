@@ -14,7 +14,8 @@ decrypting) streams into files in a private (0700) temporary directory, removed 
 build ends; qpdf reads their page data lazily while it writes, so memory stays flat whatever
 the number of scanned pages.
 
-``validate_record_pdf`` is the upload-time check that refuses what would break a release.
+The upload-time check that refuses a record PDF that would break a release is
+``portal.storage.uploads.validate_record_pdf``, with the other upload checks.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -47,7 +47,6 @@ __all__ = [
     "PacketResult",
     "RecordSource",
     "release_packet",
-    "validate_record_pdf",
 ]
 
 #: The strip is designed for a US Letter width and scaled to each page's visible width.
@@ -484,131 +483,3 @@ def _stamp_strips(packet: pikepdf.Pdf, reference: str, recipient: str, generated
         for box in ("/TrimBox", "/BleedBox", "/ArtBox"):
             if box in page.obj:
                 del page.obj[box]
-
-
-# ------------------------------------------------------------------------------ validation
-
-_SIGNATURES = (
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"\x89PNG", "a PNG image"),
-    (b"GIF8", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
-    (b"PK\x03\x04", "a ZIP archive or an Office document"),
-    (b"\xd0\xcf\x11\xe0", "an older Office document"),
-)
-
-
-def validate_record_pdf(
-    stream_or_path: str | os.PathLike[str] | BinaryIO, filename: str
-) -> list[str]:
-    """Problems that would stop ``filename`` from being released, in plain words (empty: fine).
-
-    Checks the content, not the extension: not a PDF, encrypted, damaged or unreadable, or
-    without pages. A stream is read from its current position and put back there after.
-    """
-    if isinstance(stream_or_path, str | os.PathLike):
-        with open(stream_or_path, "rb") as stream:
-            return _validate_stream(stream, filename)
-    stream = stream_or_path
-    if not stream.seekable():
-        with tempfile.TemporaryFile() as spool:
-            shutil.copyfileobj(stream, spool, _COPY_CHUNK)
-            spool.seek(0)
-            return _validate_stream(spool, filename)
-    start = stream.tell()
-    try:
-        return _validate_stream(_Window(stream, start), filename)
-    finally:
-        stream.seek(start)
-
-
-def _validate_stream(stream: BinaryIO, filename: str) -> list[str]:
-    import pikepdf
-
-    head = stream.read(1024)
-    if b"%PDF-" not in head:
-        kind = next((what for magic, what in _SIGNATURES if head.startswith(magic)), None)
-        if not head:
-            return [f"{filename} is empty. Please upload the complete PDF file."]
-        found = f" (it looks like {kind})" if kind else ""
-        return [f"{filename} is not a PDF file{found}. Please upload the record as a PDF."]
-    stream.seek(0, io.SEEK_END)
-    size = stream.tell()
-    stream.seek(max(0, size - 2048))
-    if b"%%EOF" not in stream.read():
-        return [
-            f"{filename} is incomplete: the end of the file is missing, so it may have been "
-            "cut off while it was copied. Please upload the complete file."
-        ]
-    stream.seek(0)
-    try:
-        pdf = pikepdf.open(stream)
-    except pikepdf.PasswordError:
-        return [_encrypted(filename)]
-    except pikepdf.PdfError:
-        return [_damaged(filename)]
-    with pdf:
-        if pdf.is_encrypted:
-            return [_encrypted(filename)]
-        warnings = list(pdf.get_warnings())
-        try:
-            page_count = len(pdf.pages)
-            for page in pdf.pages:
-                # Touch what a release reads: the content and every image's stored bytes.
-                pikepdf.parse_content_stream(page)
-                for image in page.get_images().values():
-                    image.read_raw_bytes()
-        except (pikepdf.PdfError, ValueError):
-            return [_damaged(filename)]
-        warnings += pdf.get_warnings()
-    if warnings:
-        return [_damaged(filename)]
-    if page_count == 0:
-        return [f"{filename} has no pages. Please upload a PDF that contains the record."]
-    return []
-
-
-def _encrypted(filename: str) -> str:
-    return (
-        f"{filename} is password-protected (encrypted). Please remove the password and "
-        "upload it again."
-    )
-
-
-def _damaged(filename: str) -> str:
-    return (
-        f"{filename} is damaged and cannot be read reliably. Please scan or export it again "
-        "and upload the new file."
-    )
-
-
-class _Window(io.RawIOBase):
-    """A view of a seekable stream that starts at ``start``, so offsets count from there."""
-
-    def __init__(self, stream: BinaryIO, start: int) -> None:
-        super().__init__()
-        self._stream = stream
-        self._start = start
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
-        return self._stream.read(size)
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            return self._stream.seek(self._start + offset) - self._start
-        return self._stream.seek(offset, whence) - self._start
-
-    def tell(self) -> int:
-        return self._stream.tell() - self._start

@@ -29,7 +29,6 @@ from portal.accounts.permissions import (
 )
 from portal.core.actor import Actor
 from portal.core.db import utcnow
-from portal.release.packet import validate_record_pdf
 from portal.requests import letters
 from portal.requests.location import run_roster_match
 from portal.requests.models import (
@@ -59,6 +58,7 @@ from portal.rules.notices import DENIAL_GROUNDS
 from portal.storage.filestore import FileTooLarge
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
+from portal.storage.uploads import validate_record_pdf
 from portal.trail.chain import append_event
 
 # R-ID-2(b)/(d): what a clerk may rely on to decide who the requester is.

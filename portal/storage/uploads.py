@@ -7,12 +7,18 @@ refused before decoding. PDFs are opened with pikepdf; encrypted or damaged file
 and the copy kept has no document metadata, no scripts and no embedded files.
 
 Every refusal is an :class:`UploadRejected` whose message names the file and says what to do.
+
+`validate_record_pdf` checks a record PDF a clerk attaches for release (not rebuilt: a record
+is released as scanned, so it must open, have pages and not be encrypted).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
+import tempfile
 import unicodedata
 import warnings
 from collections.abc import Iterator
@@ -281,3 +287,131 @@ def _strip_active_content(pdf: pikepdf.Pdf) -> None:
     for page in pdf.pages:
         if "/AA" in page.obj:
             del page.obj["/AA"]
+
+
+# ------------------------------------------------------- record PDFs a clerk attaches for release
+
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89PNG", "a PNG image"),
+    (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"PK\x03\x04", "a ZIP archive or an Office document"),
+    (b"\xd0\xcf\x11\xe0", "an older Office document"),
+)
+
+
+def validate_record_pdf(
+    stream_or_path: str | os.PathLike[str] | BinaryIO, filename: str
+) -> list[str]:
+    """Problems that would stop ``filename`` from being released, in plain words (empty: fine).
+
+    Checks the content, not the extension: not a PDF, encrypted, damaged or unreadable, or
+    without pages. A stream is read from its current position and put back there after.
+    """
+    if isinstance(stream_or_path, str | os.PathLike):
+        with open(stream_or_path, "rb") as stream:
+            return _validate_stream(stream, filename)
+    stream = stream_or_path
+    if not stream.seekable():
+        with tempfile.TemporaryFile() as spool:
+            shutil.copyfileobj(stream, spool, 1024 * 1024)
+            spool.seek(0)
+            return _validate_stream(spool, filename)
+    start = stream.tell()
+    try:
+        return _validate_stream(_Window(stream, start), filename)
+    finally:
+        stream.seek(start)
+
+
+def _validate_stream(stream: BinaryIO, filename: str) -> list[str]:
+    import pikepdf
+
+    head = stream.read(1024)
+    if b"%PDF-" not in head:
+        kind = next((what for magic, what in _SIGNATURES if head.startswith(magic)), None)
+        if not head:
+            return [f"{filename} is empty. Please upload the complete PDF file."]
+        found = f" (it looks like {kind})" if kind else ""
+        return [f"{filename} is not a PDF file{found}. Please upload the record as a PDF."]
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(max(0, size - 2048))
+    if b"%%EOF" not in stream.read():
+        return [
+            f"{filename} is incomplete: the end of the file is missing, so it may have been "
+            "cut off while it was copied. Please upload the complete file."
+        ]
+    stream.seek(0)
+    try:
+        pdf = pikepdf.open(stream)
+    except pikepdf.PasswordError:
+        return [_encrypted(filename)]
+    except pikepdf.PdfError:
+        return [_damaged(filename)]
+    with pdf:
+        if pdf.is_encrypted:
+            return [_encrypted(filename)]
+        warnings = list(pdf.get_warnings())
+        try:
+            page_count = len(pdf.pages)
+            for page in pdf.pages:
+                # Touch what a release reads: the content and every image's stored bytes.
+                pikepdf.parse_content_stream(page)
+                for image in page.get_images().values():
+                    image.read_raw_bytes()
+        except (pikepdf.PdfError, ValueError):
+            return [_damaged(filename)]
+        warnings += pdf.get_warnings()
+    if warnings:
+        return [_damaged(filename)]
+    if page_count == 0:
+        return [f"{filename} has no pages. Please upload a PDF that contains the record."]
+    return []
+
+
+def _encrypted(filename: str) -> str:
+    return (
+        f"{filename} is password-protected (encrypted). Please remove the password and "
+        "upload it again."
+    )
+
+
+def _damaged(filename: str) -> str:
+    return (
+        f"{filename} is damaged and cannot be read reliably. Please scan or export it again "
+        "and upload the new file."
+    )
+
+
+class _Window(io.RawIOBase):
+    """A view of a seekable stream that starts at ``start``, so offsets count from there."""
+
+    def __init__(self, stream: BinaryIO, start: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._start = start
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        return self._stream.read(size)
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            return self._stream.seek(self._start + offset) - self._start
+        return self._stream.seek(offset, whence) - self._start
+
+    def tell(self) -> int:
+        return self._stream.tell() - self._start

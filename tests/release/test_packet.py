@@ -12,13 +12,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from portal.release import documents as d
-from portal.release.packet import (
-    PacketError,
-    RecordSource,
-    release_packet,
-    validate_record_pdf,
-)
+from portal.release.packet import PacketError, RecordSource, release_packet
 from portal.rules.notices import PART2_SHORT_STATEMENT
+from portal.storage.uploads import validate_record_pdf
 
 from . import pdfcheck, samples
 
