@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pg_database import ensure_pg_database  # noqa: E402
+from pg_database import ensure_pg_database, fresh_schema  # noqa: E402
 
 from portal.trail.chain import GENESIS_HASH, canonical_form, chain_hash  # noqa: E402
 
@@ -97,11 +97,10 @@ def fill_postgres(url: str, count: int) -> None:
 def prepare(url: str) -> None:
     """A fresh schema in the benchmark's own database."""
     import portal.models  # noqa: F401
-    from portal.core.db import Base, make_engine
+    from portal.core.db import make_engine
 
     engine = make_engine(url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    fresh_schema(engine)
     engine.dispose()
 
 

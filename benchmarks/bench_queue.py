@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from pg_database import ensure_pg_database, refuse_shared
+from pg_database import ensure_pg_database, fresh_schema, refuse_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -73,11 +73,7 @@ def load_generator():
 
 
 def reset_schema(engine) -> None:
-    import portal.models  # noqa: F401
-    from portal.core.db import Base
-
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    fresh_schema(engine)
 
 
 def bulk_insert(engine, table, rows: list[dict]) -> None:

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pg_database import ensure_pg_database, refuse_shared
+from pg_database import ensure_pg_database, fresh_schema, refuse_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "tests" / "data" / "make_roster_match_pairs.py"
@@ -85,14 +85,12 @@ def child_import(url: str, csv_path: str) -> None:
 
     import portal.models  # noqa: F401
     from portal.core.actor import SYSTEM
-    from portal.core.db import Base, make_engine
+    from portal.core.db import make_engine
     from portal.roster.bulk import write_roster
     from portal.roster.parsing import parse_roster
 
     engine = make_engine(url)
-    if url.startswith("postgresql"):
-        Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    fresh_schema(engine)
     started = time.perf_counter()
     with Session(engine) as session, open(csv_path, "rb") as stream:
         parsed = parse_roster(stream)
@@ -118,13 +116,11 @@ def child_store_only(url: str, csv_path: str) -> None:
     from sqlalchemy.orm import Session
 
     import portal.models  # noqa: F401
-    from portal.core.db import Base, make_engine, utcnow
+    from portal.core.db import make_engine, utcnow
     from portal.roster import bulk, parsing
 
     engine = make_engine(url)
-    if url.startswith("postgresql"):
-        Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    fresh_schema(engine)
     with Session(engine) as session, open(csv_path, "rb") as stream:
         patients = parsing.parse_roster(stream).valid_patients
         ids = list(range(1, len(patients) + 1))

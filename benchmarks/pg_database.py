@@ -42,3 +42,20 @@ def ensure_pg_database(url: str) -> bool:
     except psycopg.OperationalError:
         return False
     return True
+
+
+def fresh_schema(engine) -> None:
+    """The models' tables, empty. On PostgreSQL the whole schema is dropped first, so tables
+    another revision of the portal left in the benchmark's database cannot block the drop."""
+    from sqlalchemy import text
+
+    import portal.models  # noqa: F401
+    from portal.core.db import Base
+
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
