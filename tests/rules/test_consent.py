@@ -73,48 +73,48 @@ def test_complete_consent_is_valid():
         ("signature_name", "The consent is not signed."),
     ],
 )
-def test_each_missing_element_is_named(element, problem):
+def test_each_missing_element_is_named_r_rel_2(element, problem):
     assert consent_problems(consent(**{element: ""}), TODAY) == [problem]
 
 
-def test_consent_without_any_recipient_is_refused():
+def test_consent_without_any_recipient_is_refused_r_rel_2():
     terms = consent(recipient_name="", recipient_organisation="")
     assert consent_problems(terms, TODAY) == [
         "The consent does not name who will receive the records."
     ]
 
 
-def test_recipient_organisation_alone_is_enough():
+def test_recipient_organisation_alone_is_enough_r_rel_2():
     assert consent_problems(consent(recipient_name=""), TODAY) == []
 
 
-def test_recipient_address_is_not_a_consent_element():
+def test_recipient_address_is_not_a_consent_element_r_rel_2():
     assert consent_problems(consent(recipient_address=""), TODAY) == []
 
 
-def test_element_of_only_spaces_counts_as_missing():
+def test_element_of_only_spaces_counts_as_missing_r_rel_2():
     problems = consent_problems(consent(patient_name="   "), TODAY)
     assert problems == ["The patient's name is missing."]
 
 
-def test_consent_without_signing_date_is_refused():
+def test_consent_without_signing_date_is_refused_r_rel_2():
     assert consent_problems(consent(signed_at=None), TODAY) == [
         "The date the consent was signed is missing."
     ]
 
 
-def test_consent_signed_in_the_future_is_refused():
+def test_consent_signed_in_the_future_is_refused_r_rel_2():
     terms = consent(signed_at=datetime(2026, 6, 2, 18, 0, tzinfo=UTC))
     assert consent_problems(terms, TODAY) == [
         "The signing date, Tuesday, 2 June 2026, is later than today."
     ]
 
 
-def test_consent_without_the_required_statements_acknowledged_is_refused():
+def test_consent_without_the_required_statements_acknowledged_is_refused_r_rel_2():
     assert consent_problems(consent(statements_acknowledged=False), TODAY) == [STATEMENTS_MISSING]
 
 
-def test_consent_without_an_end_date_is_refused_even_if_it_names_an_event():
+def test_consent_without_an_end_date_is_refused_even_if_it_names_an_event_r_rel_2():
     terms = consent(expires_on=None, purpose="Until my disability appeal is decided")
     problems = consent_problems(terms, TODAY)
     assert len(problems) == 1
@@ -176,17 +176,17 @@ def test_a_release_without_notes_rests_on_the_general_consent_r_rel_5():
 # R-REL-3: expired, revoked or known-false consents are invalid.
 
 
-def test_expired_consent_is_refused():
+def test_expired_consent_is_refused_r_rel_3():
     assert consent_problems(consent(), date(2027, 3, 2)) == [
         "The consent expired on Monday, 1 March 2027."
     ]
 
 
-def test_consent_is_valid_through_its_end_date():
+def test_consent_is_valid_through_its_end_date_r_rel_3():
     assert consent_problems(consent(), date(2027, 3, 1)) == []
 
 
-def test_end_date_before_signing_is_refused():
+def test_end_date_before_signing_is_refused_r_rel_3():
     problems = consent_problems(consent(expires_on=date(2026, 2, 1)), TODAY)
     assert (
         "The end date, Sunday, 1 February 2026, is before the date it was signed, "
@@ -194,19 +194,19 @@ def test_end_date_before_signing_is_refused():
     ) in problems
 
 
-def test_end_date_more_than_a_year_after_signing_is_refused():
+def test_end_date_more_than_a_year_after_signing_is_refused_r_rel_3():
     assert consent_problems(consent(expires_on=date(2027, 3, 2)), TODAY) == [
         "The end date, Tuesday, 2 March 2027, is more than 12 months after signing. "
         "The latest end date we accept is Monday, 1 March 2027."
     ]
 
 
-def test_longest_validity_is_configurable():
+def test_longest_validity_is_configurable_r_rel_3():
     terms = consent(expires_on=date(2028, 3, 1))
     assert consent_problems(terms, TODAY, max_months=24) == []
 
 
-def test_year_limit_from_a_leap_day_ends_on_28_february():
+def test_year_limit_from_a_leap_day_ends_on_28_february_r_rel_3():
     signed_leap_day = datetime(2028, 2, 29, 18, 0, tzinfo=UTC)
     today = date(2028, 3, 1)
     assert (
@@ -221,26 +221,26 @@ def test_year_limit_from_a_leap_day_ends_on_28_february():
     )
 
 
-def test_signing_date_is_the_los_angeles_date():
+def test_signing_date_is_the_los_angeles_date_r_rel_3():
     # 05:00 UTC on 2 March is the evening of 1 March in Los Angeles.
     terms = consent(signed_at=datetime(2026, 3, 2, 5, 0, tzinfo=UTC), expires_on=date(2026, 3, 1))
     assert consent_problems(terms, date(2026, 3, 1)) == []
 
 
-def test_revoked_consent_is_refused():
+def test_revoked_consent_is_refused_r_rel_3():
     terms = consent(revoked_at=datetime(2026, 5, 1, 17, 0, tzinfo=UTC))
     assert consent_problems(terms, TODAY) == [
         "The patient cancelled (revoked) this consent on Friday, 1 May 2026."
     ]
 
 
-def test_consent_known_to_be_false_is_refused():
+def test_consent_known_to_be_false_is_refused_r_rel_3():
     assert consent_problems(consent(known_false=True), TODAY) == [
         "We know that information in the consent is false."
     ]
 
 
-def test_every_problem_is_reported_at_once():
+def test_every_problem_is_reported_at_once_r_rel_3():
     terms = consent(patient_name="", expires_on=None, known_false=True)
     assert len(consent_problems(terms, TODAY)) == 3
 
@@ -248,13 +248,13 @@ def test_every_problem_is_reported_at_once():
 # R-REL-4: therapy and counseling notes need their own consent.
 
 
-def test_notes_to_a_third_party_need_their_own_consent():
+def test_notes_to_a_third_party_need_their_own_consent_r_rel_4():
     assert notes_release_problems(consent(), None, TODAY) == [
         "Therapy or counseling notes need their own separate consent; none is on file."
     ]
 
 
-def test_notes_cannot_be_released_on_the_general_consent():
+def test_notes_cannot_be_released_on_the_general_consent_r_rel_4():
     general = consent(includes_notes=True)
     problems = notes_release_problems(general, general, TODAY)
     assert problems == [
@@ -263,7 +263,7 @@ def test_notes_cannot_be_released_on_the_general_consent():
     ]
 
 
-def test_general_consent_that_also_covers_notes_is_refused_for_notes():
+def test_general_consent_that_also_covers_notes_is_refused_for_notes_r_rel_4():
     problems = notes_release_problems(consent(includes_notes=True), notes_consent(), TODAY)
     assert problems == [
         "The consent for the rest of the record also covers therapy or counseling notes. "
@@ -271,21 +271,21 @@ def test_general_consent_that_also_covers_notes_is_refused_for_notes():
     ]
 
 
-def test_separate_valid_notes_consent_allows_the_notes():
+def test_separate_valid_notes_consent_allows_the_notes_r_rel_4():
     assert notes_release_problems(consent(), notes_consent(), TODAY) == []
 
 
-def test_notes_alone_can_be_released_on_a_notes_consent():
+def test_notes_alone_can_be_released_on_a_notes_consent_r_rel_4():
     assert notes_release_problems(None, notes_consent(), TODAY) == []
 
 
-def test_notes_consent_must_cover_notes():
+def test_notes_consent_must_cover_notes_r_rel_4():
     assert notes_release_problems(consent(), consent(), TODAY) == [
         "The consent given for the notes does not cover therapy or counseling notes."
     ]
 
 
-def test_expired_notes_consent_is_refused():
+def test_expired_notes_consent_is_refused_r_rel_4():
     problems = notes_release_problems(
         consent(expires_on=date(2027, 3, 1)), notes_consent(expires_on=date(2026, 5, 1)), TODAY
     )
@@ -298,25 +298,25 @@ def test_expired_notes_consent_is_refused():
 REVOKED_AT = datetime(2026, 5, 1, 17, 0, tzinfo=UTC)
 
 
-def test_release_made_before_the_revocation_was_received_stands():
+def test_release_made_before_the_revocation_was_received_stands_r_rel_6():
     assert not revocation_applies(REVOKED_AT, datetime(2026, 5, 1, 16, 59, tzinfo=UTC))
 
 
-def test_release_after_the_revocation_was_received_is_stopped():
+def test_release_after_the_revocation_was_received_is_stopped_r_rel_6():
     assert revocation_applies(REVOKED_AT, datetime(2026, 5, 1, 17, 1, tzinfo=UTC))
 
 
-def test_release_at_the_moment_of_receipt_is_stopped():
+def test_release_at_the_moment_of_receipt_is_stopped_r_rel_6():
     assert revocation_applies(REVOKED_AT, REVOKED_AT)
 
 
-def test_release_not_yet_made_is_stopped():
+def test_release_not_yet_made_is_stopped_r_rel_6():
     assert revocation_applies(REVOKED_AT, None)
 
 
-def test_without_a_revocation_nothing_is_stopped():
+def test_without_a_revocation_nothing_is_stopped_r_rel_6():
     assert not revocation_applies(None, datetime(2026, 5, 1, 17, 1, tzinfo=UTC))
 
 
-def test_naive_times_are_compared_as_utc():
+def test_naive_times_are_compared_as_utc_r_rel_6():
     assert not revocation_applies(REVOKED_AT, datetime(2026, 5, 1, 16, 59))
