@@ -33,7 +33,7 @@ def _log(db, **filters):
     return list(iter_request_log(db, RequestLogFilter(**filters), today=today_pacific()))
 
 
-def test_a_release_after_15_days_is_late_for_california_and_on_time_for_hipaa(db):
+def test_a_release_after_15_days_is_late_for_california_and_on_time_for_hipaa_r_dl_2(db):
     """R-DL-2: an extended or merely slower request is still late under California law."""
     _answered(db, received_days_ago=40, answered_days_ago=20, extended=True)
     [row] = _log(db)

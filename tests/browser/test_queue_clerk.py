@@ -178,7 +178,7 @@ def test_a_licensed_clerk_denies_on_a_clinical_ground_and_routes_the_review(
     assert f"{decider.display_name} ·" in page.locator("#outcomes").inner_text()  # the decider
 
 
-def test_a_clerk_settles_who_an_unsure_requester_is_sending_records_to(live_server, page,
+def test_a_clerk_settles_who_an_unsure_requester_is_sending_records_to_r_rel_2(live_server, page,
                                                                        axe_check):
     """R-REL-2: "not sure" reaches the clerk, who records the kind before anything goes out."""
     with work(live_server) as session:

@@ -112,7 +112,7 @@ def test_the_real_tree_keeps_every_contract(tree_copy):
      "portal.rules is not allowed to import portal.requests"),
     ("portal/trail/_violation.py", "from portal.requests import operations\n",
      "portal.trail is not allowed to import portal.requests"),
-    ("portal/core/_violation.py", "from portal.queue import letters\n",
+    ("portal/core/_violation.py", "from portal.queue import page\n",
      "portal.core is not allowed to import portal.queue"),
     ("portal/release/pdf.py", "\nfrom portal.requests.models import RecordRequest\n",
      "portal.release.pdf -> portal.requests.models"),

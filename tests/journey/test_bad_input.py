@@ -110,7 +110,8 @@ def test_changing_the_date_of_birth_later_is_caught_before_sending(wizard, count
     ((today_pacific() + timedelta(days=400)).isoformat(), "The end date can be at most 12 months"),
     ("", "Enter the date this permission ends."),
 ])
-def test_a_consent_end_date_must_be_specific_and_in_range(expires_on, message, wizard, count):
+def test_a_consent_end_date_must_be_specific_and_in_range_r_rel_2(
+        expires_on, message, wizard, count):
     """R-REL-2: a specific expiry date, not past, at most CONSENT_MAX_MONTHS away."""
     wizard.fill(EXECUTOR_ANSWERS, until="consent")
     response = wizard.refused("consent", {**consent_answers("Jordan Quill"),
@@ -120,7 +121,7 @@ def test_a_consent_end_date_must_be_specific_and_in_range(expires_on, message, w
     assert count(RecordRequest) == 0
 
 
-def test_a_consent_must_be_agreed_to(wizard, count):
+def test_a_consent_must_be_agreed_to_r_rel_2(wizard, count):
     """R-REL-2: no consent without the signer confirming the statements; nothing is sent."""
     wizard.fill(EXECUTOR_ANSWERS, until="consent")
     response = wizard.refused("consent", {**consent_answers("Jordan Quill"), "agree": ""})
@@ -173,7 +174,7 @@ def test_a_bad_upload_does_not_remove_a_good_one_already_sent(wizard, count):
     assert count(StoredDocument) == 1
 
 
-def test_a_missing_photo_id_is_asked_for(wizard, count):
+def test_a_missing_photo_id_is_asked_for_r_id_2(wizard, count):
     """R-ID-2(b): the photo ID is required; the request cannot be sent without it."""
     wizard.fill(PATIENT_ANSWERS, until="documents")
     response = wizard.refused("documents")

@@ -158,7 +158,7 @@ def test_a_wrong_access_code_downloads_nothing(client, shared, scope):
         assert session.scalar(select(Disclosure)) is None
 
 
-def test_the_right_access_code_downloads_and_records_a_disclosure(client, shared, scope):
+def test_the_right_access_code_downloads_and_records_a_disclosure_r_aud_1(client, shared, scope):
     """R-AUD-1: date, recipient, address, what, why."""
     req, grant, token = shared
     response = client.post(f"/shared/{token}", data={"access_code": "abcd 2345"})
@@ -189,7 +189,7 @@ def test_wrong_codes_lock_the_link_at_the_limit(client, shared, app, scope):
     assert right.status_code == 410 and not right.data.startswith(b"%PDF")
 
 
-def test_a_revoked_consent_stops_third_party_downloads(client, shared, scope):
+def test_a_revoked_consent_stops_third_party_downloads_r_rel_6(client, shared, scope):
     """R-REL-6: revocation binds from receipt."""
     _req, grant, token = shared
     with scope() as session:
@@ -198,7 +198,7 @@ def test_a_revoked_consent_stops_third_party_downloads(client, shared, scope):
     assert response.status_code == 410 and "permission to share" in response.get_data(True)
 
 
-def test_an_expired_consent_stops_third_party_downloads(client, shared, scope):
+def test_an_expired_consent_stops_third_party_downloads_r_rel_3(client, shared, scope):
     """R-REL-3: no further disclosure after the consent's end date."""
     _req, _grant, token = shared
     with scope() as session:

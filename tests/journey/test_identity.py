@@ -40,7 +40,7 @@ def test_opening_the_confirmation_link_uses_nothing_up(client, submitted, scope)
         assert session.scalar(select(RecordRequest.status)) == "submitted"
 
 
-def test_confirming_starts_work_and_records_the_proofing_step(client, submitted, scope):
+def test_confirming_starts_work_and_records_the_proofing_step_r_id_2(client, submitted, scope):
     """R-ID-2(a), R-DL-3: confirmed by link; the clocks already ran from submission."""
     response = client.post(submitted)
     assert response.headers["Location"].endswith("/confirmed")
@@ -106,7 +106,7 @@ def _ask(client, email: str, ip: str = "198.51.100.1"):
     return client.post("/sign-in", data={"email": email}, environ_base={"REMOTE_ADDR": ip})
 
 
-def test_asking_for_a_link_reads_the_same_for_known_and_unknown_addresses(client, known,
+def test_asking_for_a_link_reads_the_same_for_known_and_unknown_addresses_r_id_5(client, known,
                                                                           outbox):
     """R-ID-5: same status, same page, whether or not the address has requests."""
     first = _ask(client, "known@example.test")
@@ -234,7 +234,7 @@ def test_a_lost_email_report_reaches_the_clerk_on_the_matching_request(client, k
         assert note.internal and "losing access to their email" in note.body
 
 
-def test_a_lost_email_report_reads_the_same_whether_or_not_it_matches(client, known, scope):
+def test_a_lost_email_report_reads_the_same_whether_or_not_it_matches_r_id_5(client, known, scope):
     """R-ID-5: the answer never says whether the reference exists."""
     with scope() as session:
         reference = session.scalar(select(RecordRequest.reference))

@@ -32,7 +32,7 @@ def test_the_home_page_links_to_the_information_and_both_actions(client):
         assert f'href="{path}"' in page
 
 
-def test_the_mail_in_form_is_a_printable_pdf(client):
+def test_the_mail_in_form_is_a_printable_pdf_r_id_1(client):
     """R-ID-1: a mail-in path is always offered."""
     response = client.get("/by-mail/request-form.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")

@@ -74,7 +74,7 @@ def test_due_dates_are_given_in_plain_words(client, mine):
     assert "(15 days left)" in page and "(30 days left)" in page
 
 
-def test_an_extension_is_shown_with_its_new_date_and_reason(client, mine, scope):
+def test_an_extension_is_shown_with_its_new_date_and_reason_r_dl_2(client, mine, scope):
     """R-DL-2: the requester is told of the extension, its reasons and the new date."""
     _requester, req = mine
     with scope() as session:
@@ -98,7 +98,7 @@ def test_internal_notes_are_never_shown_to_the_requester(client, mine, scope):
     assert "clearer photo" in page and "two candidates" not in page
 
 
-def test_opening_a_request_is_audited_and_marks_clerk_messages_read(client, mine, scope):
+def test_opening_a_request_is_audited_and_marks_clerk_messages_read_r_aud_2(client, mine, scope):
     """R-AUD-2: a view of PHI is an audit event."""
     _requester, req = mine
     with scope() as session:
@@ -215,7 +215,7 @@ def to_lawyer(scope, auth):
     return req
 
 
-def test_revoking_the_consent_stops_the_request(client, to_lawyer, scope):
+def test_revoking_the_consent_stops_the_request_r_rel_6(client, to_lawyer, scope):
     """R-REL-6: revocation binds from receipt: no release not yet made."""
     req = to_lawyer
     client.post(f"/my-requests/{req.id}/revoke-consent",
@@ -225,7 +225,8 @@ def test_revoking_the_consent_stops_the_request(client, to_lawyer, scope):
         assert session.scalar(select(Consent.revoked_at)) is not None
 
 
-def test_revoking_after_a_release_cancels_unused_links_but_not_what_was_sent(client, to_lawyer,
+def test_revoking_after_a_release_cancels_unused_links_but_not_what_was_sent_r_rel_6(
+        client, to_lawyer,
                                                                            scope):
     """R-REL-6: a release already made stands; nothing more goes out."""
     req = to_lawyer

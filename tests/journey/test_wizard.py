@@ -111,7 +111,7 @@ def test_an_accounting_request_is_recorded_with_its_own_part(wizard, scope):
         assert req.recipient_type == "patient" and req.california_due_on is None
 
 
-def test_there_is_no_parent_option_among_who_may_ask(wizard):
+def test_there_is_no_parent_option_among_who_may_ask_r_id_4(wizard):
     """R-ID-4: every former patient is an adult now; no parent path."""
     wizard.fill(PATIENT_ANSWERS, until="who")
     page = _text(wizard.get("who"))
@@ -126,7 +126,7 @@ def test_a_forged_parent_answer_is_refused(wizard):
     assert "Choose from the options shown." in _text(response)
 
 
-def test_a_representative_must_describe_their_authority(wizard):
+def test_a_representative_must_describe_their_authority_r_id_3(wizard):
     """R-ID-3: the representative's name and authority are part of the request."""
     wizard.fill(PATIENT_ANSWERS, until="who")
     response = wizard.refused("who", {"requester_type": "guardian"})
@@ -134,7 +134,7 @@ def test_a_representative_must_describe_their_authority(wizard):
     assert "Enter your full legal name." in page and "Describe your authority" in page
 
 
-def test_an_executor_must_upload_proof_of_authority_and_the_death_certificate(wizard):
+def test_an_executor_must_upload_proof_of_authority_and_the_death_certificate_r_id_3(wizard):
     """R-ID-3: letters testamentary (or similar) plus the death certificate."""
     wizard.fill(EXECUTOR_ANSWERS, until="documents")
     response = wizard.refused("documents", files={"photo_id": ("id.jpg", jpeg_bytes())})
@@ -160,7 +160,7 @@ def test_removing_an_uploaded_file_deletes_it(wizard, count, app):
     assert count(StoredDocument) == 0
 
 
-def test_the_fee_estimate_is_shown_before_signing(wizard):
+def test_the_fee_estimate_is_shown_before_signing_r_fee_3(wizard):
     """R-FEE-3: the default schedule charges nothing for the patient's own copy."""
     wizard.fill(PATIENT_ANSWERS)
     page = _text(wizard.get("sign"))
@@ -180,7 +180,7 @@ def test_a_configured_fee_is_estimated_on_the_review_and_sign_pages(charging_con
     assert "$5.00" in _text(wizard.get("review"))
 
 
-def test_a_public_benefit_appeal_waives_the_fee(charging_config, wizard, scope):
+def test_a_public_benefit_appeal_waives_the_fee_r_fee_5(charging_config, wizard, scope):
     """R-FEE-5: copies for a public-benefit appeal are free."""
     answers = {**EXECUTOR_ANSWERS, "purpose": {"purpose": "public_benefit_appeal"}}
     wizard.fill(answers, slots=EXECUTOR_SLOTS)
@@ -192,7 +192,7 @@ def test_a_public_benefit_appeal_waives_the_fee(charging_config, wizard, scope):
         assert req.fee_waived and req.fee_estimate_cents == 0
 
 
-def test_the_consent_shows_every_required_statement_in_14_point_text(wizard, app):
+def test_the_consent_shows_every_required_statement_in_14_point_text_r_rel_2(wizard, app):
     """R-REL-2: the statements in full, at a size equivalent to 14-point type."""
     wizard.fill(EXECUTOR_ANSWERS, until="consent")
     page = _text(wizard.get("consent"))
@@ -206,7 +206,7 @@ def test_the_consent_shows_every_required_statement_in_14_point_text(wizard, app
     assert re.search(r"\.consent-text\s*\{[^}]*font-size:\s*14pt", css)
 
 
-def test_notes_to_a_third_party_need_a_separate_consent(wizard, scope):
+def test_notes_to_a_third_party_need_a_separate_consent_r_rel_4(wizard, scope):
     """R-REL-4: therapy notes need their own consent, signed on its own page."""
     answers = {**EXECUTOR_ANSWERS,
                "records": {"scope": "complete", "notes": ["psychotherapy_notes"]},
@@ -247,7 +247,7 @@ def _consent_section(wizard) -> str:
 @pytest.mark.parametrize(("kind", "statement"), [
     ("doctor", True), ("health_plan", True),
     ("lawyer", False), ("insurer", False), ("other", False), ("unsure", False)])
-def test_the_consent_states_the_limits_on_use_and_the_2_31_a_4_iii_statement_for_its_kind(
+def test_the_consent_states_the_limits_on_use_and_the_2_31_a_4_iii_statement_for_its_kind_r_rel_2(
         wizard, scope, kind, statement):
     """R-REL-2: limits on use (Civ. Code 56.11(g)) for every recipient; the 2.31(a)(4)(iii)
     statement exactly for a doctor, clinic or health plan; what was shown is what is stored."""
@@ -264,7 +264,7 @@ def test_the_consent_states_the_limits_on_use_and_the_2_31_a_4_iii_statement_for
                 consent.redisclosure_statement_included) == (kind, True, statement)
 
 
-def test_the_recipient_step_asks_who_receives_the_records_and_keeps_what_was_typed(wizard):
+def test_the_recipient_step_asks_who_receives_the_records_and_keeps_what_was_typed_r_rel_2(wizard):
     """R-REL-2: the question is required; a missing answer keeps the other fields."""
     answers = {k: v for k, v in EXECUTOR_ANSWERS.items() if k != "recipient"}
     wizard.fill(answers, until="recipient")
@@ -285,7 +285,7 @@ def test_changing_the_kind_of_recipient_after_signing_asks_for_the_consent_again
     assert response.headers["Location"].endswith("/request/step/consent")
 
 
-def test_submitting_records_the_signature_with_time_ip_and_user_agent(wizard, scope):
+def test_submitting_records_the_signature_with_time_ip_and_user_agent_r_rel_1(wizard, scope):
     """R-REL-1: a signed request: typed name, attestation, time, IP and browser."""
     wizard.fill(PATIENT_ANSWERS)
     before = datetime.now(UTC)
@@ -312,7 +312,7 @@ def test_submitting_moves_the_drafts_files_onto_the_request(wizard, scope):
         assert req.status == "submitted" and req.received_via == "web"
 
 
-def test_the_acknowledgement_gives_the_reference_and_both_due_dates(wizard, scope):
+def test_the_acknowledgement_gives_the_reference_and_both_due_dates_r_dl_1(wizard, scope):
     """R-DL-1: both clocks, in plain words, from the day of receipt."""
     response = wizard.submit(PATIENT_ANSWERS)
     page = _text(wizard.client.get(response.headers["Location"]))
@@ -328,7 +328,7 @@ def test_the_acknowledgement_is_also_a_pdf_receipt(wizard):
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
 
 
-def test_the_submission_email_is_neutral_and_carries_no_phi(wizard, outbox):
+def test_the_submission_email_is_neutral_and_carries_no_phi_r_sec_4(wizard, outbox):
     """R-SEC-4: neutral sender and subject; the body says there is something to do."""
     wizard.submit(PATIENT_ANSWERS)
     (mail,) = outbox()
@@ -359,7 +359,7 @@ def test_sending_twice_records_one_request(wizard, count):
     assert count(RecordRequest) == 1
 
 
-def test_the_roster_match_runs_only_after_the_submission_has_committed(wizard, app,
+def test_the_roster_match_runs_only_after_the_submission_has_committed_r_id_5(wizard, app,
                                                                        monkeypatch):
     """R-ID-5: the match runs outside the visitor's request, after the commit."""
     from sqlalchemy.orm import Session
