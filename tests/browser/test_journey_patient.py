@@ -196,3 +196,13 @@ def test_a_validation_error_keeps_every_answer_on_the_page(live_server, visit):
     assert "The date of birth cannot be in the future." in visit.page.content()
     assert visit.page.evaluate("document.activeElement.className") == "error-summary"
     assert visit.page.get_by_label("Legal first name", exact=True).input_value() == "Avery"
+    # Post, redirect, get: the error page was a GET, so coming Back to it after the next step
+    # shows the page again; a POST answer (no-store) would need "Confirm Form Resubmission".
+    visit.fill("Legal last name", "Quill")
+    visit.fill("Date of birth", "1980-04-12")
+    visit.press("Save and continue")
+    assert visit.heading() == "How we can reach you"
+    visit.page.go_back()
+    visit.page.wait_for_load_state()
+    assert visit.heading() == "About the patient"
+    assert visit.page.get_by_label("Legal first name", exact=True).input_value() == "Avery"
