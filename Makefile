@@ -52,7 +52,7 @@ test-sqlite: install
 # The database-dependent suite again on PostgreSQL (browser and PDF tests ran above).
 test-postgres: install
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
-	  PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not browser and not pdf"; \
+	  PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not browser and not pdf and not once"; \
 	elif [ -n "$$PORTAL_REQUIRE_POSTGRES" ]; then echo "PostgreSQL is required but not answering"; exit 1; \
 	else echo "PostgreSQL is not answering on 127.0.0.1:5432: skipped the PostgreSQL pass."; fi
 
@@ -61,7 +61,7 @@ test-postgres: install
 # UTC instead of Los Angeles fails here whatever the hour CI runs.
 TEST_CLOCK ?= 2026-12-31T23:30:00-08:00
 test-clock: install
-	PORTAL_TEST_NOW=$(TEST_CLOCK) $(BIN)/pytest -q -m "not browser and not pdf"
+	PORTAL_TEST_NOW=$(TEST_CLOCK) $(BIN)/pytest -q -m "not browser and not pdf and not once"
 
 bench: install system-deps
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

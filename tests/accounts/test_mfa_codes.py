@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from portal.accounts import mfa
 from tests.factories import totp_code
+
+# Pure checks of code or rules: they run once, in the SQLite pass (see the Makefile).
+pytestmark = pytest.mark.once
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = datetime(2026, 11, 26, 18, 0, 15, tzinfo=UTC)

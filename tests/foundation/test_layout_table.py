@@ -10,6 +10,10 @@ import re
 from pathlib import Path
 
 import grimp
+import pytest
+
+# Pure checks of code or rules: they run once, in the SQLite pass (see the Makefile).
+pytestmark = pytest.mark.once
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Pure checks of code or rules: they run once, in the SQLite pass (see the Makefile).
+pytestmark = pytest.mark.once
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 

@@ -18,6 +18,9 @@ from portal.rules import roster_match
 from portal.rules.roster_match import names
 from tests.factories import roster_keys
 
+# Pure checks of code or rules: they run once, in the SQLite pass (see the Makefile).
+pytestmark = pytest.mark.once
+
 DATA = Path(__file__).parents[1] / "data"
 
 

@@ -20,6 +20,9 @@ from portal.rules.consent import (
     revocation_applies,
 )
 
+# Pure checks of code or rules: they run once, in the SQLite pass (see the Makefile).
+pytestmark = pytest.mark.once
+
 TODAY = date(2026, 6, 1)
 
 

@@ -19,6 +19,9 @@ from portal.rules.deadlines import (
     timeliness,
 )
 
+# Pure checks of code or rules: they run once, in the SQLite pass (see the Makefile).
+pytestmark = pytest.mark.once
+
 
 def utc(year, month, day, hour=12, minute=0):
     return datetime(year, month, day, hour, minute, tzinfo=UTC)

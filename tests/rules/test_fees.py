@@ -15,6 +15,9 @@ from portal.rules.fees import (
     validate_schedule,
 )
 
+# Pure checks of code or rules: they run once, in the SQLite pass (see the Makefile).
+pytestmark = pytest.mark.once
+
 
 def patient_rates(**rates):
     return FeeSchedule(patient=CopyRates(**rates))

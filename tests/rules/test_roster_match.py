@@ -25,6 +25,9 @@ from portal.rules.roster_match import (
 )
 from tests.factories import roster_keys
 
+# Pure checks of code or rules: they run once, in the SQLite pass (see the Makefile).
+pytestmark = pytest.mark.once
+
 DATA = Path(__file__).parents[1] / "data"
 PAIRS_CSV = DATA / "roster_match_pairs.csv"
 
