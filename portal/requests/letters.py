@@ -232,12 +232,15 @@ def consents_relied_on(req: RecordRequest, released: Sequence[RequestPart]) -> l
     return [consent for consent in map(req.consent_for, scopes) if consent is not None]
 
 
+def _postal_lines(organisation: str | None, address: str | None) -> tuple[str, ...]:
+    """A recipient's organisation and the lines of their address, blanks left out."""
+    return tuple(x for x in (organisation, *(address or "").splitlines()) if x and x.strip())
+
+
 def _consent_recipient(consent: Consent) -> d.MailingAddress:
     return d.MailingAddress(
         name=consent.recipient_name,
-        lines=tuple(x for x in (consent.recipient_organisation,
-                                *(consent.recipient_address or "").splitlines())
-                    if x and x.strip()) or ("-",),
+        lines=_postal_lines(consent.recipient_organisation, consent.recipient_address) or ("-",),
     )
 
 
@@ -258,8 +261,7 @@ def cover_letter_pdf(req: RecordRequest, released: Sequence[RequestPart]) -> byt
     )
     to = addressee(req)
     if req.recipient_type == "third_party":
-        lines = tuple(x for x in (req.recipient_organisation, *(
-            (req.recipient_address or "").splitlines())) if x and x.strip())
+        lines = _postal_lines(req.recipient_organisation, req.recipient_address)
         name = req.recipient_name or (consents[0].recipient_name if consents else None)
         if name:
             to = d.MailingAddress(name=name, lines=lines or (PORTAL_DELIVERY,))
