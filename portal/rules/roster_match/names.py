@@ -31,9 +31,9 @@ def _read_names(filename: str) -> list[str]:
 
 
 # Each line of nicknames.txt is one name and its nicknames; names sharing a line match.
-_NICKNAME_LINES = "\n".join(_read_names("nicknames.txt"))
+_NICKNAME_LINES = _read_names("nicknames.txt")
 # given_names.txt: more known given names (a misspelling of one is a typo, two are two people).
-_MORE_GIVEN_NAMES = " ".join(_read_names("given_names.txt"))
+_MORE_GIVEN_NAMES = [name for line in _read_names("given_names.txt") for name in line.split()]
 
 
 
@@ -41,14 +41,14 @@ _MORE_GIVEN_NAMES = " ".join(_read_names("given_names.txt"))
 
 def _nickname_groups() -> dict[str, frozenset[int]]:
     groups: dict[str, set[int]] = {}
-    for number, line in enumerate(_NICKNAME_LINES.split("\n")):
+    for number, line in enumerate(_NICKNAME_LINES):
         for name in line.split():
             groups.setdefault(name, set()).add(number)
     return {name: frozenset(numbers) for name, numbers in groups.items()}
 
 
 _NICKNAME_GROUPS = _nickname_groups()
-_KNOWN_GIVEN_NAMES = frozenset(_NICKNAME_GROUPS) | frozenset(_MORE_GIVEN_NAMES.split())
+_KNOWN_GIVEN_NAMES = frozenset(_NICKNAME_GROUPS) | frozenset(_MORE_GIVEN_NAMES)
 _NICKNAME_MEMBERS: dict[int, tuple[str, ...]] = {}
 for _name, _numbers in _NICKNAME_GROUPS.items():
     for _number in _numbers:
