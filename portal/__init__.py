@@ -23,6 +23,17 @@ BLUEPRINTS = (
     "portal.queue.roster_blueprint",
     "portal.audit.blueprint",
 )
+#: Modules that register job handlers (portal.jobs.outbox.handler), imported by every process
+#: so that a worker can run any job that any process wrote.
+JOB_MODULES = (
+    "portal.jobs.mail",
+    "portal.jobs.dispatch",
+    "portal.identity.operations",
+    "portal.requests.location",
+    "portal.requests.operations",
+    "portal.requests.reminders",
+    "portal.requester.drafts",
+)
 #: Areas that may contribute CLI commands in portal/<area>/cli.py.
 CLI_AREAS = ("accounts", "requester", "roster", "audit")
 
@@ -106,9 +117,21 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     init_extensions(app)
+    register_jobs(app)
     sessions.init_login(login_manager)
     security.init_app(app)
     templating.init_app(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """Load every job handler and choose who runs committed jobs (JOBS_MODE)."""
+    import importlib
+
+    from portal.jobs import dispatch
+
+    for name in JOB_MODULES:
+        importlib.import_module(name)
+    dispatch.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

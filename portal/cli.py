@@ -1,4 +1,5 @@
-"""The application CLI: `init-instance`, `db` (Alembic migrations), `demo-data`, `housekeeping`.
+"""The application CLI: `init-instance`, `db` (Alembic migrations), `demo-data`, `housekeeping`,
+`worker` (background jobs).
 
 It lives at the application level (not in portal/core, which imports no area) because its
 commands reach into the areas.
@@ -145,9 +146,32 @@ def housekeeping() -> None:
                f"{current_app.config['ABANDON_AFTER_DAYS']} days.")
 
 
+@click.command("worker")
+@with_appcontext
+@click.option("--threads", default=2, show_default=True, help="Jobs run at once.")
+def worker(threads: int) -> None:
+    """Run background jobs until stopped (production: JOBS_MODE "huey"; several may run).
+
+    In the embedded default (JOBS_MODE "thread") the serving process runs jobs itself; this
+    command then runs the same loop in the foreground, for a machine with no server running.
+    """
+    from portal.jobs.dispatch import HueyDispatcher, ThreadDispatcher
+
+    app = current_app._get_current_object()
+    dispatcher = app.extensions["jobs_dispatcher"]
+    if isinstance(dispatcher, HueyDispatcher):
+        click.echo(f"Job worker on {app.config['JOBS_REDIS_URL'].split('@')[-1]} with "
+                   f"{threads} thread(s); Ctrl-C to stop.")
+        dispatcher.consumer(threads).run()
+        return
+    click.echo("Job worker polling the outbox; Ctrl-C to stop.")
+    ThreadDispatcher(app).loop()
+
+
 def init_app(app: Flask) -> None:
     """Register the core commands."""
     app.cli.add_command(init_instance)
     app.cli.add_command(db_group)
     app.cli.add_command(demo_data)
     app.cli.add_command(housekeeping)
+    app.cli.add_command(worker)

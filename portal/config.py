@@ -25,6 +25,12 @@ DEFAULTS: dict[str, object] = {
     "TRUSTED_HOSTS": None,  # list of host names; None derives it from BASE_URL
     "PROXY_COUNT": 0,  # X-Forwarded-* trusted only for this many proxies in front
     "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379/0 in production
+    # --- background jobs (portal/jobs) ---
+    # "thread": one thread in the serving process runs them (the embedded default, no other
+    # service); "huey": workers (`flask --app portal worker`) on Redis, for production.
+    "JOBS_MODE": "thread",
+    "JOBS_REDIS_URL": None,  # redis://127.0.0.1:6379/1 with JOBS_MODE "huey"
+    "JOBS_ALERT_EMAIL": None,  # operators' address told when a job fails for good
     # --- mail (R-SEC-4: neutral sender) ---
     "MAIL_BACKEND": "outbox",  # "outbox" writes .eml files; "smtp" sends
     "MAIL_SENDER": "Records Custodian <records@example.invalid>",
@@ -33,6 +39,7 @@ DEFAULTS: dict[str, object] = {
     "MAIL_SMTP_USERNAME": None,
     "MAIL_SMTP_PASSWORD": None,
     "MAIL_SMTP_STARTTLS": True,
+    "MAIL_SMTP_TIMEOUT_SECONDS": 10,  # a silent server holds a job worker, never a web worker
     # --- custodian and letterhead (no blank letters: generation stops if missing) ---
     "CUSTODIAN_NAME": "Records Custodian",
     "CUSTODIAN_ADDRESS": None,

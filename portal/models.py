@@ -10,6 +10,7 @@ from portal.accounts.models import (
 )
 from portal.audit.models import ExportRecord
 from portal.identity.models import EmailToken
+from portal.jobs.models import Job
 from portal.queue.models import RequestSearchToken
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.requests.models import (
@@ -36,6 +37,7 @@ __all__ = [
     "DownloadGrant",
     "EmailToken",
     "ExportRecord",
+    "Job",
     "LostEmailReport",
     "Message",
     "ProofingStep",

@@ -95,7 +95,7 @@ def make_test_config(database_url: str, root: Path, **overrides) -> dict:
         "BASE_URL": "http://localhost",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
-        "BACKGROUND_INLINE": True,
+        "JOBS_MODE": "inline",
         # Production hashing is deliberately slow; tests only need the same code path.
         "PASSWORD_HASH_TIME_COST": 1,
         "PASSWORD_HASH_MEMORY_KIB": 1024,
@@ -171,7 +171,7 @@ def db(app):
 @pytest.fixture
 def outbox(app):
     """Read the development outbox: a list of email.message.EmailMessage, oldest first."""
-    from portal.core.mail import read_outbox
+    from portal.jobs.mail import read_outbox
 
     return lambda: read_outbox(Path(app.config["OUTBOX_DIR"]))
 

@@ -21,6 +21,9 @@ bp.add_url_rule("/admin/staff/<int:staff_id>/reactivate", "staff_reactivate",
                 controllers.staff_reactivate, methods=["POST"])
 bp.add_url_rule("/admin/staff/<int:staff_id>/reset", "staff_reset", controllers.staff_reset,
                 methods=["POST"])
+bp.add_url_rule("/admin/jobs", "jobs_page", controllers.jobs_page)
+bp.add_url_rule("/admin/jobs/<int:job_id>/retry", "job_retry", controllers.job_retry,
+                methods=["POST"])
 bp.add_url_rule("/keep-alive", "keep_alive", controllers.keep_alive, methods=["POST"])
 bp.add_url_rule("/session-check", "session_check", controllers.session_check)
 bp.add_url_rule("/sign-out", "sign_out", controllers.sign_out, methods=["POST"])

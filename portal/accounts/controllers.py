@@ -43,6 +43,8 @@ from portal.accounts.sessions import (
 from portal.core.actor import Actor
 from portal.core.db import get_session, utcnow
 from portal.extensions import limiter
+from portal.jobs import outbox
+from portal.jobs.models import FAILED, PENDING, RUNNING
 
 # Where staff land after signing in, by what they may do (first match wins).
 _LANDINGS = (("queue.index", WORK_REQUESTS), ("audit.index", READ_AUDIT),
@@ -375,3 +377,28 @@ def staff_reset(staff_id: int):
         return _edit_page(staff, problems=problem.problems)
     return render_template("accounts/setup_link.html", staff=staff, link=link,
                            when=operations.pacific_time(link.expires_at), created=False)
+
+
+# --- background jobs (ADMINISTER_STAFF: operators see what is owed, failed and why) ---
+
+@staff_required(ADMINISTER_STAFF)
+def jobs_page():
+    """Pending, running and failed background jobs, and the counts of each state."""
+    session = get_session()
+    return render_template(
+        "accounts/jobs.html", counts=outbox.status_counts(session),
+        failed=outbox.list_jobs(session, (FAILED,)),
+        waiting=outbox.list_jobs(session, (PENDING, RUNNING)),
+        form=ConfirmForm(), now=utcnow())
+
+
+@staff_required(ADMINISTER_STAFF)
+def job_retry(job_id: int):
+    """Run a job that failed for good again, from its first attempt."""
+    if ConfirmForm().validate_on_submit():
+        if outbox.retry_failed(get_session(), job_id, by=f"staff:{current_actor().id}"):
+            flash(_("Job %(id)s will run again.", id=job_id), "success")
+        else:
+            flash(_("Job %(id)s has not failed, so there is nothing to retry.", id=job_id),
+                  "error")
+    return redirect(url_for("accounts.jobs_page"))

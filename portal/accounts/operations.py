@@ -37,8 +37,8 @@ from portal.accounts.permissions import ADMINISTER_STAFF, ROLES
 from portal.accounts.sessions import revoke_sessions
 from portal.core.actor import Actor
 from portal.core.db import utcnow
-from portal.core.mail import send_mail
 from portal.core.tokens import new_token, token_hash
+from portal.jobs.mail import send_mail
 from portal.rules import deadlines
 from portal.trail.chain import append_event
 

@@ -1,10 +1,11 @@
-"""Identity operations: email confirmation, magic-link sign-in, proofing steps, roster match.
+"""Identity operations: email confirmation, magic-link sign-in, proofing steps.
 
 R-ID-2(a): control of the email address is confirmed by a single-use link valid 24 hours; a
 magic sign-in link is single-use and valid 15 minutes. Only token hashes are stored, and
 links open a page whose button completes the action (POST), so mail scanners that fetch
 links use nothing up. R-ID-5: the sign-in answer and its timing never depend on whether an
-address is known: the lookup and the email happen after the response, in a background job.
+address is known: every sign-in request writes exactly one job, and the lookup and the email
+happen in that job, after the response.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import Requester
 from portal.core.actor import Actor
-from portal.core.background import run_after_commit
 from portal.core.db import get_session, utcnow
 from portal.core.links import external_url, neutral_subject, translation_context
-from portal.core.mail import send_mail
 from portal.core.tokens import new_token, token_hash
 from portal.identity.models import EmailToken
+from portal.jobs.mail import send_mail
+from portal.jobs.outbox import JobContext, enqueue, handler
 from portal.requests.models import ProofingStep, RecordRequest
 from portal.rules import lifecycle
 from portal.trail.chain import append_event
@@ -61,7 +62,7 @@ def issue_email_confirmation(session: Session, requester: Requester, req: Record
         "anything, you can ignore this email.\n\nRecords Custodian",
         hours=hours, link=external_url("identity.confirm_email", token=token),
     )
-    send_mail(requester.email, neutral_subject(), body)
+    send_mail(requester.email, neutral_subject(), body, request_id=req.id)
     return token
 
 
@@ -120,18 +121,23 @@ def record_uploaded_evidence(session: Session, req: RecordRequest, kinds: list[s
     session.flush()
 
 
+SIGN_IN_JOB = "identity.sign_in_link"
+
+
 def request_sign_in_link(email: str) -> None:
-    """Schedule the sign-in email; the visitor's answer is the same whatever happens (R-ID-5)."""
-    token = new_token()
-    run_after_commit(_send_sign_in_link, email, token)
+    """Write the one sign-in job; the visitor's answer is the same whatever happens (R-ID-5)."""
+    enqueue(get_session(), SIGN_IN_JOB, {"email": email, "token": new_token()})
 
 
-def _send_sign_in_link(email: str, token: str) -> None:
-    """Background job: if the address belongs to a requester, store the token and email it."""
-    session = get_session()
+@handler(SIGN_IN_JOB)
+def _send_sign_in_link(session: Session, payload: dict, _context: JobContext) -> None:
+    """If the address belongs to a requester, store the token's hash and email the link."""
+    email, token = payload["email"], payload["token"]
     requester = session.scalar(select(Requester).where(Requester.email == email))
     if requester is None:
         return
+    if session.scalar(select(EmailToken.id).where(EmailToken.token_hash == token_hash(token))):
+        return  # an earlier attempt already stored it and queued the email
     minutes = int(current_app.config["MAGIC_LINK_MINUTES"])
     now = utcnow()
     session.add(EmailToken(purpose=SIGN_IN, token_hash=token_hash(token),
@@ -158,15 +164,3 @@ def redeem_sign_in(session: Session, row: EmailToken, actor_ip: str | None) -> R
     append_event(session, "requester.signed_in", actor=requester_actor(requester, actor_ip),
                  object_type="requester", object_id=requester.id, summary={"via": "email_link"})
     return requester
-
-
-def run_roster_match_job(request_id: int) -> None:
-    """Background job: the roster match of the staff workspace, on its own transaction."""
-    from portal.requests.location import run_roster_match  # lazily: written in parallel
-
-    run_roster_match(get_session(), request_id)
-
-
-def schedule_roster_match(request_id: int) -> None:
-    """R-ID-5: the match runs after the submission commits, outside the visitor's request."""
-    run_after_commit(run_roster_match_job, request_id)

@@ -41,6 +41,7 @@ from portal.core.security import SANDBOX_CSP
 from portal.identity.previews import PreviewUnavailable, render_preview
 from portal.queue import forms, listing, page
 from portal.requests import actions as operations
+from portal.requests.location import schedule_roster_match
 from portal.requests.models import LostEmailReport, RecordRequest
 from portal.requests.operations import TransitionRefused
 from portal.requests.releases import release_request
@@ -530,8 +531,6 @@ def paper_request():
         scan=operations.PaperScan(clean.stream(), clean.filename, clean.media_type),
         consents=consents,
     )
-    from portal.identity.operations import schedule_roster_match
-
     schedule_roster_match(req.id)
     flash(_("Request %(ref)s was entered.", ref=req.reference), "success")
     return redirect(url_for("queue.request_page", request_id=req.id))

@@ -20,6 +20,7 @@ from portal.accounts.sessions import current_actor
 from portal.core.db import get_session
 from portal.core.forms import options
 from portal.core.tokens import new_token
+from portal.jobs import outbox
 from portal.queue import forms
 from portal.release.models import DownloadGrant, Release
 from portal.requests import actions as operations
@@ -233,7 +234,9 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
         notes_problems = notes_release_problems(
             consent_terms(general) if general else None, consent_terms(notes) if notes else None,
             today, max_months=max_months)
+    undeliverable = outbox.undeliverable_mail(session, req.id)
     context = {
+        "undeliverable": undeliverable,
         "req": req, "forms": built, "problems": problems or [],
         "problem_section": problem_section, "today": today, "clocks": clocks(req, today),
         "status_label": _(lifecycle.STAFF_STATUS_LABELS.get(req.status, req.status)),

@@ -19,6 +19,7 @@ from portal.core.actor import SYSTEM
 from portal.core.db import after_commit, utcnow
 from portal.core.keys import app_field_cipher as field_cipher
 from portal.core.tokens import new_token, token_hash
+from portal.jobs.outbox import JobContext, handler
 from portal.requests.models import WizardDraft
 from portal.storage.filestore import UnknownFile
 from portal.storage.models import StoredDocument
@@ -152,3 +153,9 @@ def purge_expired(session: Session, now: datetime | None = None) -> tuple[int, i
         append_event(session, "draft.purged", actor=SYSTEM, object_type="wizard_draft",
                      summary={"drafts": len(expired), "files": files})
     return len(expired), files
+
+
+@handler("requester.purge_drafts")
+def purge_drafts_job(session: Session, _payload: dict, _context: JobContext) -> None:
+    """The daily purge of expired drafts (portal/jobs/dispatch.py SCHEDULE)."""
+    purge_expired(session)

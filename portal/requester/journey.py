@@ -21,6 +21,7 @@ from portal.identity import operations as identity
 from portal.release.models import DownloadGrant
 from portal.requester import wizard
 from portal.requests.grants import revoke_grants
+from portal.requests.location import schedule_roster_match
 from portal.requests.models import Message, RecordRequest
 from portal.requests.operations import PART_LABELS, create_request, transition
 from portal.rules import lifecycle
@@ -104,7 +105,7 @@ def submit_request(
     session.flush()
     identity.record_uploaded_evidence(session, req, [d.kind for d in documents])
     identity.issue_email_confirmation(session, requester, req)
-    identity.schedule_roster_match(req.id)
+    schedule_roster_match(req.id)
     return Submission(request=req, access_code=access_code)
 
 

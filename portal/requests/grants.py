@@ -25,8 +25,8 @@ from portal.accounts.passwords import verify_password
 from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.core.links import external_url, neutral_subject, translation_context
-from portal.core.mail import send_mail
 from portal.core.tokens import new_token, token_hash
+from portal.jobs.mail import send_mail
 from portal.release.models import DownloadGrant, Release
 from portal.requests.disclosures import record_disclosure
 from portal.requests.models import RecordRequest
@@ -105,7 +105,7 @@ def _notify(req: RecordRequest, grant: DownloadGrant, token: str) -> None:
             "Records Custodian",
             link=external_url("identity.sign_in"),
         )
-        send_mail(req.contact_email, neutral_subject(), body)
+        send_mail(req.contact_email, neutral_subject(), body, request_id=req.id)
         return
     body = _(
         "Hello,\n\nRecords have been shared with you. To download them, open this link:\n\n"
@@ -114,7 +114,7 @@ def _notify(req: RecordRequest, grant: DownloadGrant, token: str) -> None:
         "please ignore it: nothing can be opened without the access code.\n\nRecords Custodian",
         link=external_url("requests.shared_download", token=token), days=days,
     )
-    send_mail(req.recipient_email, neutral_subject(), body)
+    send_mail(req.recipient_email, neutral_subject(), body, request_id=req.id)
 
 
 def grant_problem(grant: DownloadGrant, now: datetime | None = None) -> str | None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.core.actor import Actor
 from portal.core.links import external_url, neutral_subject, translation_context
-from portal.core.mail import send_mail
+from portal.jobs.mail import send_mail
 from portal.release import documents as d
 from portal.release.letterhead import Letterhead, letterhead_from_config
 from portal.requests.models import Consent, RecordRequest, RequestPart
@@ -104,7 +104,7 @@ def notify_requester(req: RecordRequest) -> None:
             "For your privacy this email does not include any details.\n\nRecords Custodian",
             link=external_url("identity.sign_in"),
         )
-        send_mail(req.contact_email, neutral_subject(), body)
+        send_mail(req.contact_email, neutral_subject(), body, request_id=req.id)
 
 
 def delivery_words(req: RecordRequest) -> str:

@@ -15,7 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.core.actor import SYSTEM, Actor
-from portal.core.db import take_write_lock, utcnow
+from portal.core.db import get_session, take_write_lock, utcnow
+from portal.jobs.outbox import JobContext, enqueue, handler
 from portal.requests.models import RecordRequest, RosterMatch, RosterMatchRun
 from portal.roster.candidates import candidate_ids, load_candidates, match_thresholds
 from portal.roster.models import RosterPatient
@@ -96,6 +97,21 @@ def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -
                  "possible": sum(m.decision == "possible" for m in matches)},
     )
     return matches
+
+
+ROSTER_MATCH_JOB = "requests.roster_match"
+
+
+def schedule_roster_match(request_id: int) -> None:
+    """R-ID-5: the match runs as a job after the submission commits, outside the visitor's
+    request; the job is written in the submission's own transaction, so it cannot be lost."""
+    enqueue(get_session(), ROSTER_MATCH_JOB, {"request_id": request_id}, request_id=request_id)
+
+
+@handler(ROSTER_MATCH_JOB)
+def run_roster_match_job(session: Session, payload: dict, _context: JobContext) -> None:
+    """The roster match of the staff workspace, as a job of its own."""
+    run_roster_match(session, payload["request_id"])
 
 
 def view_patient(session: Session, patient_id: int,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal.core.actor import Actor
 from portal.core.errors import Conflict
+from portal.jobs.outbox import JobContext, handler
 from portal.requests.models import Consent, RecordRequest, RequestPart
 from portal.rules import N_, lifecycle, outcomes
 from portal.rules.consent import ConsentTerms, consent_problems, notes_release_problems
@@ -322,3 +323,9 @@ def abandon_stale_requests(session: Session, *, older_than_days: int,
     for req in stale:
         transition(session, req, "abandon", SYSTEM, summary={"waited_days": older_than_days})
     return len(stale)
+
+
+@handler("requests.abandon_stale")
+def abandon_stale_job(session: Session, _payload: dict, _context: JobContext) -> None:
+    """The daily housekeeping job (portal/jobs/dispatch.py SCHEDULE)."""
+    abandon_stale_requests(session, older_than_days=int(current_app.config["ABANDON_AFTER_DAYS"]))

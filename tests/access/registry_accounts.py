@@ -15,6 +15,18 @@ def build(db, scenario) -> None:
                                 roles=["clerk"], licensed=False, actor=SYSTEM)
     scenario.extra["staff_target"] = target
     scenario.extra["setup_token"] = link.url.rsplit("/", 1)[-1]
+    scenario.extra["failed_job"] = _failed_job(db)
+
+
+def _failed_job(db) -> int:
+    """A job that failed for good, for the admin's retry button."""
+    from portal.jobs.models import FAILED
+    from portal.jobs.outbox import enqueue
+
+    job = enqueue(db, "jobs.cleanup")
+    job.status = FAILED
+    db.flush()
+    return job.id
 
 
 def _target(s) -> dict:
@@ -39,4 +51,7 @@ ROUTES = {
     "accounts.staff_deactivate": Route(ADMIN, kwargs=_target),
     "accounts.staff_reactivate": Route(ADMIN, kwargs=_target),
     "accounts.staff_reset": Route(ADMIN, kwargs=_target),
+    # Background jobs hold no personal data on the page; operators are admins.
+    "accounts.jobs_page": Route(ADMIN),
+    "accounts.job_retry": Route(ADMIN, kwargs=lambda s: {"job_id": s.extra["failed_job"]}),
 }

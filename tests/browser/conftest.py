@@ -43,7 +43,7 @@ class LiveServer:
 
     def outbox(self):
         """Messages written to the development outbox, oldest first."""
-        from portal.core.mail import read_outbox
+        from portal.jobs.mail import read_outbox
 
         return read_outbox(Path(self.app.config["OUTBOX_DIR"]))
 

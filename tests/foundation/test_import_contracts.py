@@ -26,6 +26,7 @@ CONTRACTS = {
     "rules-pure": "forbidden",
     "core-kernel": "forbidden",
     "trail-kernel": "forbidden",
+    "jobs-kernel": "forbidden",
     "pdf-plain-values": "forbidden",
     "area-layers": "layers",
     "domain-below-web": "forbidden",
@@ -81,6 +82,8 @@ def test_the_rules_may_import_nothing_else_of_portal_nor_flask_or_sqlalchemy():
     ("core-kernel", {"portal.core", "portal.rules", "portal.config", "portal.init_instance"}),
     ("trail-kernel", {"portal.trail", "portal.core", "portal.rules", "portal.config",
                       "portal.init_instance"}),
+    ("jobs-kernel", {"portal.jobs", "portal.trail", "portal.core", "portal.rules",
+                     "portal.config", "portal.init_instance"}),
 ])
 def test_each_kernel_is_forbidden_every_area(contract, allowed):
     section = f"importlinter:contract:{contract}"

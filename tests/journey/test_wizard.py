@@ -361,18 +361,17 @@ def test_sending_twice_records_one_request(wizard, count):
 
 def test_the_roster_match_runs_only_after_the_submission_has_committed_r_id_5(wizard, app,
                                                                        monkeypatch):
-    """R-ID-5: the match runs outside the visitor's request, after the commit."""
-    from sqlalchemy.orm import Session
-
-    from portal.identity import operations
+    """R-ID-5: the match runs outside the visitor's request, after the commit: as a job, in a
+    transaction of its own that finds the request already stored."""
+    from portal.jobs.outbox import HANDLERS, Handler
+    from portal.requests.location import ROSTER_MATCH_JOB
 
     seen = []
 
-    def fake_match(request_id):
-        with Session(app.extensions["db_engine"]) as other:
-            seen.append(other.get(RecordRequest, request_id) is not None)
+    def fake_match(session, payload, _context):
+        seen.append(session.get(RecordRequest, payload["request_id"]) is not None)
 
-    monkeypatch.setattr(operations, "run_roster_match_job", fake_match)
+    monkeypatch.setitem(HANDLERS, ROSTER_MATCH_JOB, Handler(ROSTER_MATCH_JOB, fake_match, 8, 300))
     wizard.submit(PATIENT_ANSWERS)
     assert seen == [True]
 
