@@ -35,7 +35,7 @@ JOB_MODULES = (
     "portal.requester.drafts",
 )
 #: Areas that may contribute CLI commands in portal/<area>/cli.py.
-CLI_AREAS = ("accounts", "requester", "roster", "audit")
+CLI_AREAS = ("accounts", "requester", "roster", "audit", "storage")
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -20,6 +20,14 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_URL": None,  # default: sqlite:///<instance>/portal.sqlite3
     "KEY_DIR": None,  # default: <instance>/keys
     "STORAGE_DIR": None,  # default: <instance>/files
+    # "local": STORAGE_DIR; "s3": an S3-compatible bucket shared by several app servers.
+    "STORAGE_BACKEND": "local",
+    "STORAGE_S3_BUCKET": None,
+    "STORAGE_S3_PREFIX": "files/",
+    "STORAGE_S3_ENDPOINT_URL": None,  # e.g. https://s3.example.net (MinIO, Ceph, R2 …)
+    "STORAGE_S3_REGION": "us-east-1",
+    "STORAGE_S3_ACCESS_KEY_ID": None,  # default: boto3's own lookup (environment, role)
+    "STORAGE_S3_SECRET_ACCESS_KEY": None,
     "OUTBOX_DIR": None,  # default: <instance>/outbox (development mail)
     "BASE_URL": "http://127.0.0.1:5000",
     "TRUSTED_HOSTS": None,  # list of host names; None derives it from BASE_URL

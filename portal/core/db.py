@@ -6,6 +6,7 @@ once, so one user action is one transaction.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 
@@ -124,7 +125,9 @@ def init_app(app: Flask) -> None:
     """Bind an engine and session factory to the app and close sessions after each request."""
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["db_engine"] = engine
-    app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    maker = app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(maker, "after_commit", _forget_undo)
+    event.listen(maker, "after_rollback", _run_undo)
 
     @app.before_request
     def _choose_transaction_mode() -> None:
@@ -159,6 +162,39 @@ def commit() -> None:
 def after_commit(callback) -> None:
     """Run callback once the current transaction has committed (mail goes out only then)."""
     g.setdefault("after_commit", []).append(callback)
+
+
+_UNDO = "portal_on_rollback"
+
+
+def on_rollback(session: Session, callback) -> None:
+    """Undo something done outside the database (a file written) unless this unit of work
+    commits: rolled back, failed at the commit, or abandoned when its context ends. A worker
+    killed outright leaves the file for `flask --app portal fsck` to find."""
+    session.info.setdefault(_UNDO, []).append(callback)
+
+
+def _forget_undo(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint released is not the commit
+        session.info.pop(_UNDO, None)
+
+
+def _run_undo(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for callback in reversed(session.info.pop(_UNDO, [])):
+        try:
+            callback()
+        except Exception:  # an undo that fails leaves an orphan for `fsck` to report
+            logging.getLogger("portal.db").exception("undo after a rollback failed")
+
+
+def rollback_quietly() -> None:
+    """Roll back when the database may be gone (an error page): a failure here is no news."""
+    try:
+        rollback()
+    except Exception:
+        logging.getLogger("portal.db").warning("rollback failed: the database did not answer")
 
 
 def rollback() -> None:

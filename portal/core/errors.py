@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, has_request_context, render_template
+from flask import Flask, current_app, g, has_request_context, render_template
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -27,6 +27,8 @@ MESSAGES = {
           "make your change again. Nothing you typed was saved, and nothing was overwritten."),
     413: ("The file is too large", "Please choose a smaller file and try again."),
     429: ("Too many attempts", "Please wait a few minutes, then try again."),
+    503: ("This service is not available just now",
+          "Nothing was changed. What you saved before is kept. Please try again in a few minutes."),
     500: ("Something went wrong on our side",
           "Nothing you entered was lost. Please try again in a few minutes."),
 }
@@ -47,7 +49,15 @@ def render_error(code: int, detail: str | None = None):
         page = f"<!doctype html><html lang='en'><title>{escape(title)}</title>" \
                f"<h1>{escape(title)}</h1><p>{escape(text)}</p></html>"
         return page, code
-    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+    try:
+        return render_template("errors/error.html", code=code, title=title,
+                               text=detail or text), code
+    except Exception:  # the page itself needed the database (who is signed in): render it
+        log.warning("error page rendered signed out: the database did not answer")
+        db.rollback_quietly()
+        g._login_user = current_app.login_manager.anonymous_user()
+        return render_template("errors/error.html", code=code, title=title,
+                               text=detail or text), code
 
 
 def init_app(app: Flask) -> None:
@@ -81,6 +91,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(exc):
-        db.rollback()
+        db.rollback_quietly()
         log.error("unhandled error: %s", type(getattr(exc, "original_exception", exc)).__name__)
         return render_error(500)

@@ -34,6 +34,7 @@ file may hold up to 2**32 segments (256 TiB).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import logging
@@ -42,7 +43,9 @@ import re
 import secrets
 import struct
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
@@ -50,6 +53,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from werkzeug.exceptions import ServiceUnavailable
 
 __all__ = [
     "FileStore",
@@ -80,6 +84,7 @@ _HKDF_INFO = b"portal.storage.filestore v1"
 _STORAGE_KEY_BYTES = 32
 _STORAGE_KEY_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{43}\Z")
 _INCOMING_PREFIX = ".incoming-"
+QUARANTINE_FOLDER = ".quarantine"
 
 
 class FileStoreError(Exception):
@@ -100,6 +105,16 @@ class FileTooLarge(FileStoreError):
     def __init__(self, max_bytes: int) -> None:
         super().__init__(f"file exceeds the limit of {max_bytes} bytes")
         self.max_bytes = max_bytes
+
+
+class StorageFull(FileStoreError, ServiceUnavailable):
+    """The store has no room (or quota) left: nothing was kept; the visitor sees HTTP 503."""
+
+    user_message = ("We cannot store files just now, so nothing from this page was saved. "
+                    "What you saved before is kept. Please try again later.")
+
+    def __init__(self) -> None:
+        super().__init__(self.user_message)
 
 
 class UnknownFile(FileStoreError):
@@ -138,6 +153,14 @@ class FileStore(Protocol):
         """Tell whether a file is stored under the key."""
         ...
 
+    def iter_keys(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored file's key and when it was written."""
+        ...
+
+    def quarantine(self, storage_key: str) -> None:
+        """Move a file aside (out of the store, kept encrypted) for someone to look at."""
+        ...
+
 
 class LocalEncryptedFileStore(FileStore):
     """Stores files encrypted (STREAM over AES-256-GCM) under a directory on local disk."""
@@ -174,6 +197,11 @@ class LocalEncryptedFileStore(FileStore):
             final_path = self._path_for(storage_key)
             self._make_private_dirs(final_path.parent)
             os.replace(temp_name, final_path)
+        except OSError as exc:
+            _remove_quietly(temp_name)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull() from None
+            raise
         except BaseException:
             _remove_quietly(temp_name)
             raise
@@ -227,32 +255,62 @@ class LocalEncryptedFileStore(FileStore):
             os.chmod(folder, 0o700)
 
     def _encrypt(self, stream: BinaryIO, out: BinaryIO, max_bytes: int | None) -> tuple[int, str]:
-        """Write header and segments to ``out``; return plaintext size and hex SHA-256."""
-        salt = secrets.token_bytes(SALT_SIZE)
-        prefix = secrets.token_bytes(NONCE_PREFIX_SIZE)
-        header = MAGIC + bytes([VERSION]) + salt + prefix
-        aead = AESGCM(_derive_subkey(self._master_key, salt))
-        out.write(header)
-        digest = hashlib.sha256()
-        size = 0
-        index = 0
-        # One segment of lookahead tells whether the current segment is the last.
-        current = _read_exactly(stream, SEGMENT_SIZE)
-        while True:
-            size += len(current)
-            if max_bytes is not None and size > max_bytes:
-                raise FileTooLarge(max_bytes)
-            digest.update(current)
-            following = _read_exactly(stream, SEGMENT_SIZE) if len(current) == SEGMENT_SIZE else b""
-            final = not following
-            if index >= MAX_SEGMENTS:
-                raise FileTooLarge(SEGMENT_SIZE * MAX_SEGMENTS)
-            nonce, aad = _segment_nonce_and_aad(header, prefix, index, final)
-            out.write(aead.encrypt(nonce, current, aad))
-            if final:
-                return size, digest.hexdigest()
-            current = following
-            index += 1
+        return encrypt_stream(self._master_key, stream, out, max_bytes)
+
+    def quarantine(self, storage_key: str) -> None:
+        """Move the file into the store's ``.quarantine`` folder (same disk: one rename)."""
+        path = self._path_for(storage_key)
+        aside = self._directory / QUARANTINE_FOLDER
+        aside.mkdir(mode=0o700, exist_ok=True)
+        try:
+            os.replace(path, aside / storage_key)
+        except FileNotFoundError:
+            raise UnknownFile(storage_key) from None
+
+    def stale_incoming(self, older_than: datetime) -> list[Path]:
+        """Half-written uploads left by a process killed mid-write."""
+        return [p for p in self._directory.glob(_INCOMING_PREFIX + "*")
+                if datetime.fromtimestamp(p.stat().st_mtime, UTC) < older_than]
+
+    def discard_incoming(self, item: Path) -> None:
+        item.unlink(missing_ok=True)
+
+    def iter_keys(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored file's key and when it was written (for `fsck`)."""
+        for path in self._directory.glob("??/??/*"):
+            if path.is_file() and _STORAGE_KEY_PATTERN.match(path.name):
+                yield path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def encrypt_stream(master_key: bytes, stream: BinaryIO, out: BinaryIO,
+                   max_bytes: int | None) -> tuple[int, str]:
+    """Write the header and segments of ``stream`` to ``out``; return plaintext size and hex
+    SHA-256. Raises FileTooLarge as soon as more than ``max_bytes`` have been read."""
+    salt = secrets.token_bytes(SALT_SIZE)
+    prefix = secrets.token_bytes(NONCE_PREFIX_SIZE)
+    header = MAGIC + bytes([VERSION]) + salt + prefix
+    aead = AESGCM(_derive_subkey(master_key, salt))
+    out.write(header)
+    digest = hashlib.sha256()
+    size = 0
+    index = 0
+    # One segment of lookahead tells whether the current segment is the last.
+    current = _read_exactly(stream, SEGMENT_SIZE)
+    while True:
+        size += len(current)
+        if max_bytes is not None and size > max_bytes:
+            raise FileTooLarge(max_bytes)
+        digest.update(current)
+        following = _read_exactly(stream, SEGMENT_SIZE) if len(current) == SEGMENT_SIZE else b""
+        final = not following
+        if index >= MAX_SEGMENTS:
+            raise FileTooLarge(SEGMENT_SIZE * MAX_SEGMENTS)
+        nonce, aad = _segment_nonce_and_aad(header, prefix, index, final)
+        out.write(aead.encrypt(nonce, current, aad))
+        if final:
+            return size, digest.hexdigest()
+        current = following
+        index += 1
 
 
 class DecryptingReader(io.BufferedIOBase):

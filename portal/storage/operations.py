@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core.actor import Actor
+from portal.core.actor import SYSTEM, Actor
+from portal.core.db import on_rollback, utcnow
 from portal.core.keys import FILE_KEY_FILE, keyed_app_object
-from portal.storage.filestore import FileStore, LocalEncryptedFileStore
+from portal.storage.filestore import FileStore, IntegrityError, LocalEncryptedFileStore
 from portal.storage.models import StoredDocument
 from portal.trail.chain import append_event
 
 
+def _build_store(app, key: bytes) -> FileStore:
+    """STORAGE_BACKEND "local" (a directory, the default) or "s3" (an S3-compatible bucket)."""
+    backend = app.config.get("STORAGE_BACKEND", "local")
+    if backend == "s3":
+        from portal.storage.s3 import S3EncryptedFileStore, make_client
+
+        if not app.config.get("STORAGE_S3_BUCKET"):
+            raise RuntimeError("STORAGE_BACKEND 's3' needs STORAGE_S3_BUCKET")
+        return S3EncryptedFileStore(make_client(app.config), app.config["STORAGE_S3_BUCKET"],
+                                    key, prefix=app.config.get("STORAGE_S3_PREFIX", "files/"))
+    if backend != "local":
+        raise RuntimeError(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}")
+    return LocalEncryptedFileStore(Path(app.config["STORAGE_DIR"]), key)
+
+
 def file_store() -> FileStore:
     """The app's file store (one per app, created on first use)."""
-    return keyed_app_object(
-        "file_store", FILE_KEY_FILE, "file-encryption key",
-        lambda app, key: LocalEncryptedFileStore(Path(app.config["STORAGE_DIR"]), key),
-    )
+    return keyed_app_object("file_store", FILE_KEY_FILE, "file-encryption key", _build_store)
 
 
 def save_document(
@@ -35,7 +52,10 @@ def save_document(
     **links,
 ) -> StoredDocument:
     """Encrypt a stream into the store and record it; ``links`` set request_id, part_id, etc."""
-    blob = file_store().put(stream, max_bytes=max_bytes)
+    store = file_store()
+    blob = store.put(stream, max_bytes=max_bytes)
+    # If the unit of work does not commit, no row will point to the file: remove it then.
+    on_rollback(session, lambda: store.delete(blob.storage_key))
     document = StoredDocument(
         storage_key=blob.storage_key,
         kind=kind,
@@ -61,3 +81,75 @@ def save_document(
 def open_document(document: StoredDocument) -> BinaryIO:
     """A decrypting, verifying stream of a stored document (callers audit the access)."""
     return file_store().open(document.storage_key)
+
+
+@dataclass
+class FsckReport:
+    """What `flask --app portal fsck` found: counts for the operator, storage keys for repair."""
+
+    rows: int = 0
+    files: int = 0
+    orphans: list[str] = field(default_factory=list)  # a file no row points to
+    recent: int = 0  # unreferenced but younger than the grace period (a write in progress)
+    missing: list[int] = field(default_factory=list)  # document ids whose file is gone
+    damaged: list[int] = field(default_factory=list)  # document ids failing the check
+    incomplete: int = 0  # half-written uploads left by a killed process
+    quarantined: int = 0
+
+
+def check_store(session: Session, *, repair: bool = False, verify_content: bool = True,
+                grace: timedelta = timedelta(hours=1)) -> FsckReport:
+    """Compare the file store with the StoredDocument rows, in both directions.
+
+    Files written less than ``grace`` ago may belong to a unit of work still running, so
+    they are counted apart and never touched. With ``repair`` orphans are moved to the
+    quarantine (never deleted: a person decides) and half-written uploads are removed; rows
+    whose file is missing or damaged are only reported, since nothing here can restore them.
+    """
+    store = file_store()
+    report = FsckReport()
+    cutoff = utcnow() - grace
+    rows = dict(session.execute(select(StoredDocument.storage_key, StoredDocument.id)).all())
+    report.rows = len(rows)
+    present = set()
+    for storage_key, written in store.iter_keys():
+        report.files += 1
+        present.add(storage_key)
+        if storage_key not in rows:
+            if written < cutoff:
+                report.orphans.append(storage_key)
+            else:
+                report.recent += 1
+    for storage_key, document_id in rows.items():
+        if storage_key not in present:
+            report.missing.append(document_id)
+        elif verify_content:
+            document = session.get(StoredDocument, document_id)
+            if not _content_intact(store, document):
+                report.damaged.append(document_id)
+    stale = store.stale_incoming(cutoff)
+    report.incomplete = len(stale)
+    if repair:
+        for storage_key in report.orphans:
+            store.quarantine(storage_key)
+            report.quarantined += 1
+        for item in stale:
+            store.discard_incoming(item)
+    append_event(session, "storage.checked", actor=SYSTEM, object_type="file_store", summary={
+        "rows": report.rows, "files": report.files, "orphans": len(report.orphans),
+        "missing": len(report.missing), "damaged": len(report.damaged),
+        "incomplete": report.incomplete, "quarantined": report.quarantined})
+    return report
+
+
+def _content_intact(store: FileStore, document: StoredDocument) -> bool:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with store.open(document.storage_key) as reader:
+            for chunk in reader:
+                digest.update(chunk)
+                size += len(chunk)
+    except IntegrityError:
+        return False
+    return size == document.size and digest.hexdigest() == document.sha256
