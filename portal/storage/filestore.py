@@ -41,6 +41,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -161,6 +162,14 @@ class FileStore(Protocol):
         """Move a file aside (out of the store, kept encrypted) for someone to look at."""
         ...
 
+    def open_raw(self, storage_key: str) -> BinaryIO:
+        """The stored ciphertext as it is (backups copy files without decrypting them)."""
+        ...
+
+    def put_raw(self, storage_key: str, stream: BinaryIO) -> None:
+        """Store ciphertext under a given key (a restore puts files back as they were)."""
+        ...
+
 
 class LocalEncryptedFileStore(FileStore):
     """Stores files encrypted (STREAM over AES-256-GCM) under a directory on local disk."""
@@ -256,6 +265,27 @@ class LocalEncryptedFileStore(FileStore):
 
     def _encrypt(self, stream: BinaryIO, out: BinaryIO, max_bytes: int | None) -> tuple[int, str]:
         return encrypt_stream(self._master_key, stream, out, max_bytes)
+
+    def open_raw(self, storage_key: str) -> BinaryIO:
+        try:
+            return self._path_for(storage_key).open("rb")
+        except FileNotFoundError:
+            raise UnknownFile(storage_key) from None
+
+    def put_raw(self, storage_key: str, stream: BinaryIO) -> None:
+        final_path = self._path_for(storage_key)
+        fd, temp_name = tempfile.mkstemp(prefix=_INCOMING_PREFIX, dir=self._directory)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(stream, out, SEGMENT_SIZE * 16)
+                out.flush()
+                os.fsync(out.fileno())
+            self._make_private_dirs(final_path.parent)
+            os.replace(temp_name, final_path)
+        except BaseException:
+            _remove_quietly(temp_name)
+            raise
+        _fsync_directory(final_path.parent)
 
     def quarantine(self, storage_key: str) -> None:
         """Move the file into the store's ``.quarantine`` folder (same disk: one rename)."""

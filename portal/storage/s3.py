@@ -168,6 +168,28 @@ class S3EncryptedFileStore(FileStore):
             raise
         return True
 
+    def open_raw(self, storage_key: str) -> BinaryIO:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._client.get_object(Bucket=self._bucket,
+                                           Key=self._object_key(storage_key))["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise UnknownFile(storage_key) from None
+            raise
+
+    def put_raw(self, storage_key: str, stream: BinaryIO) -> None:
+        writer = _MultipartWriter(self._client, self._bucket, self._object_key(storage_key),
+                                  self._part_size)
+        try:
+            while chunk := stream.read(1024 * 1024):
+                writer.write(chunk)
+            writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+
     def quarantine(self, storage_key: str) -> None:
         """Copy the object under ``quarantine/`` beside the prefix, then delete it."""
         source = self._object_key(storage_key)
