@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # qpdf for PDF checks and benchmarks, Pango for WeasyPrint, sqlite3/psql for benchmark references.
 SYSTEM_PACKAGES := chromium poppler-utils qpdf libpango-1.0-0 libpangoft2-1.0-0 sqlite3 postgresql-client
 
-.PHONY: install run test test-sqlite test-postgres test-clock lint bench messages system-deps clean
+.PHONY: install run test test-sqlite test-postgres test-clock lint bench drill messages system-deps clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -65,6 +65,13 @@ test-clock: install
 
 bench: install system-deps
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The fault drill: submissions under kill -9 of web and job workers, an SMTP outage and a
+# PostgreSQL restart (on a throwaway cluster of its own), then the counts; SQLite as the
+# embedded default (one process, killed and restarted). About four minutes.
+drill: install system-deps
+	$(BIN)/python benchmarks/drill.py --database sqlite
+	$(BIN)/python benchmarks/drill.py --database postgresql
 
 # Extract every string marked for translation (a Spanish catalog starts from this file).
 messages: install

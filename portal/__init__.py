@@ -33,6 +33,7 @@ JOB_MODULES = (
     "portal.requests.operations",
     "portal.requests.reminders",
     "portal.requester.drafts",
+    "portal.storage.operations",
 )
 #: Areas that may contribute CLI commands in portal/<area>/cli.py.
 CLI_AREAS = ("accounts", "requester", "roster", "audit", "storage")

@@ -39,6 +39,9 @@ DEFAULTS: dict[str, object] = {
     "JOBS_MODE": "thread",
     "JOBS_REDIS_URL": None,  # redis://127.0.0.1:6379/1 with JOBS_MODE "huey"
     "JOBS_ALERT_EMAIL": None,  # operators' address told when a job fails for good
+    # How long a claimed job is its worker's before another may take it (None: per kind, 5
+    # minutes). A worker killed mid-job delays that job by this much.
+    "JOBS_LEASE_SECONDS": None,
     # --- mail (R-SEC-4: neutral sender) ---
     "MAIL_BACKEND": "outbox",  # "outbox" writes .eml files; "smtp" sends
     "MAIL_SENDER": "Records Custodian <records@example.invalid>",

@@ -174,14 +174,29 @@ def on_rollback(session: Session, callback) -> None:
     session.info.setdefault(_UNDO, []).append(callback)
 
 
+_DONE = "portal_on_commit"
+
+
+def on_commit(session: Session, callback) -> None:
+    """Run callback once this unit of work has committed (a file's pending marker cleared)."""
+    session.info.setdefault(_DONE, []).append(callback)
+
+
 def _forget_undo(session: Session) -> None:
-    if not session.in_nested_transaction():  # a savepoint released is not the commit
-        session.info.pop(_UNDO, None)
+    if session.in_nested_transaction():  # a savepoint released is not the commit
+        return
+    session.info.pop(_UNDO, None)
+    for callback in session.info.pop(_DONE, []):
+        try:
+            callback()
+        except Exception:  # a marker left behind is cleared by the sweep
+            logging.getLogger("portal.db").exception("work after a commit failed")
 
 
 def _run_undo(session: Session) -> None:
     if session.in_nested_transaction():
         return
+    session.info.pop(_DONE, None)
     for callback in reversed(session.info.pop(_UNDO, [])):
         try:
             callback()

@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, has_request_context, render_template
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -88,6 +89,15 @@ def init_app(app: Flask) -> None:
     def _stale(_exc):
         db.rollback()
         return render_error(409)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(_exc):
+        # The database is restarting or unreachable: the portal's own page, a 503 the
+        # visitor can retry, and a hint to clients and proxies (Retry-After).
+        db.rollback_quietly()
+        log.warning("database unavailable: answered 503")
+        page, code = render_error(503)
+        return page, code, {"Retry-After": "30"}
 
     @app.errorhandler(500)
     def _server_error(exc):

@@ -46,11 +46,21 @@ DONE_KEEP_DAYS = 30
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job written once a day at ``at`` (Los Angeles time), from then until midnight."""
+    """A job written once a day at ``at`` (Los Angeles time), from then until midnight; or,
+    with ``every``, once in each such slice of the day."""
 
     name: str
     kind: str
-    at: time
+    at: time = time(0, 0)
+    every: timedelta | None = None
+
+    def slot(self, local: datetime) -> str | None:
+        """The dedupe slot ``local`` falls in, or None before today's time has come."""
+        if self.every is not None:
+            seconds = int(self.every.total_seconds())
+            since_midnight = local.hour * 3600 + local.minute * 60 + local.second
+            return f"{local.date().isoformat()}T{since_midnight // seconds}"
+        return local.date().isoformat() if local.time() >= self.at else None
 
 
 #: Every periodic job. The handlers live in their areas and register under these kinds.
@@ -60,6 +70,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs-cleanup", "jobs.cleanup", time(3, 20)),
     Periodic("clerk-digest", "reminders.clerk_digest", time(7, 0)),
     Periodic("requester-reminders", "reminders.requesters", time(9, 0)),
+    # Files whose unit of work never committed (a process killed mid-request).
+    Periodic("storage-sweep", "storage.sweep_pending", every=timedelta(minutes=15)),
 )
 
 
@@ -68,10 +80,11 @@ def schedule_due(session, now: datetime) -> list[str]:
     local = now.astimezone(LOCAL)
     written = []
     for item in SCHEDULE:
-        if item.kind not in HANDLERS or local.time() < item.at:
+        slot = item.slot(local)
+        if item.kind not in HANDLERS or slot is None:
             continue
-        key = f"periodic:{item.name}:{local.date().isoformat()}"
-        if enqueue(session, item.kind, {"day": local.date().isoformat()}, dedupe_key=key):
+        key = f"periodic:{item.name}:{slot}"
+        if enqueue(session, item.kind, {"slot": slot}, dedupe_key=key):
             written.append(item.name)
     return written
 

@@ -145,7 +145,9 @@ def recover_expired(session: Session, now: datetime) -> int:
 def _claim(session: Session, job_id: int, now: datetime) -> bool:
     job_kind = session.scalar(select(Job.kind).where(Job.id == job_id))
     spec = HANDLERS.get(job_kind) if job_kind else None
-    lease = timedelta(seconds=spec.lease_seconds if spec else 300)
+    # JOBS_LEASE_SECONDS overrides every kind's lease (the fault drill shortens it).
+    seconds = current_app.config.get("JOBS_LEASE_SECONDS") or (spec.lease_seconds if spec else 300)
+    lease = timedelta(seconds=int(seconds))
     result = session.execute(
         update(Job).where(Job.id == job_id, Job.status == PENDING, Job.next_attempt_at <= now)
         .values(status=RUNNING, attempts=Job.attempts + 1, locked_until=now + lease)

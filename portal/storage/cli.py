@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask
 from flask.cli import with_appcontext
@@ -13,21 +15,28 @@ from portal.storage.operations import check_store
 @click.command("fsck")
 @with_appcontext
 @click.option("--repair", is_flag=True,
-              help="Quarantine files no row points to; remove half-written uploads.")
+              help="Sweep pending files, quarantine files no row points to, remove "
+                   "half-written uploads.")
 @click.option("--quick", is_flag=True, help="Skip reading every file through its check.")
-def fsck(repair: bool, quick: bool) -> None:
+@click.option("--grace-minutes", default=60, show_default=True,
+              help="Files younger than this may belong to an upload in progress: left alone.")
+def fsck(repair: bool, quick: bool, grace_minutes: int) -> None:
     """Find stored files no row points to, and rows whose file is missing or damaged.
 
     Exits 1 if anything needs a person: a missing or damaged file, or (without --repair) an
     orphan or a half-written upload.
     """
-    report = check_store(get_session(), repair=repair, verify_content=not quick)
+    report = check_store(get_session(), repair=repair, verify_content=not quick,
+                         grace=timedelta(minutes=grace_minutes))
     commit()
     click.echo(f"Documents: {report.rows}. Files: {report.files}.")
     click.echo(f"Files no row points to: {len(report.orphans)}"
                + (f" (quarantined {report.quarantined})" if repair else "")
-               + (f"; {report.recent} more written in the last hour, left alone"
+               + (f"; {report.recent} more written in the last {grace_minutes} minutes, "
+                  "left alone"
                   if report.recent else "") + ".")
+    click.echo(f"Files of a unit of work that has not committed (the sweep's): {report.pending}"
+               + (f"; swept {report.swept}" if repair else "") + ".")
     click.echo(f"Half-written uploads: {report.incomplete}"
                + (" (removed)" if repair and report.incomplete else "") + ".")
     click.echo(f"Rows whose file is missing: {len(report.missing)}"

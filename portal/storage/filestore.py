@@ -86,6 +86,7 @@ _STORAGE_KEY_BYTES = 32
 _STORAGE_KEY_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{43}\Z")
 _INCOMING_PREFIX = ".incoming-"
 QUARANTINE_FOLDER = ".quarantine"
+PENDING_FOLDER = ".pending"
 
 
 class FileStoreError(Exception):
@@ -138,8 +139,21 @@ class StoredBlob:
 class FileStore(Protocol):
     """The narrow storage interface the portal uses; backends may be local or S3-compatible."""
 
-    def put(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StoredBlob:
-        """Store everything read from ``stream``; raise FileTooLarge past ``max_bytes``."""
+    def put(self, stream: BinaryIO, *, max_bytes: int | None = None,
+            pending: bool = False) -> StoredBlob:
+        """Store everything read from ``stream``; raise FileTooLarge past ``max_bytes``.
+
+        With ``pending`` a marker is written first, and stays until ``clear_pending``: a
+        process killed before its unit of work commits leaves a marked file, which
+        ``sweep``-ing removes, instead of a file nobody knows about."""
+        ...
+
+    def clear_pending(self, storage_key: str) -> None:
+        """The unit of work that wrote the file committed: it is no longer pending."""
+        ...
+
+    def pending_keys(self) -> Iterator[tuple[str, datetime]]:
+        """Files still marked pending, with when they were marked."""
         ...
 
     def open(self, storage_key: str) -> BinaryIO:
@@ -186,15 +200,52 @@ class LocalEncryptedFileStore(FileStore):
         # Never let the master key reach a log line or a traceback.
         return f"{type(self).__name__}({str(self._directory)!r})"
 
-    def put(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StoredBlob:
+    def put(self, stream: BinaryIO, *, max_bytes: int | None = None,
+            pending: bool = False) -> StoredBlob:
         """Encrypt ``stream`` to a new file, a segment at a time, and return its key and digest.
 
         Reads until end of stream. Raises FileTooLarge as soon as more than ``max_bytes``
-        have been read, leaving no file behind.
+        have been read, leaving no file behind (and no pending marker).
         """
         if max_bytes is not None and max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         storage_key = secrets.token_urlsafe(_STORAGE_KEY_BYTES)
+        if pending:
+            self._mark_pending(storage_key)
+        try:
+            return self._put(stream, storage_key, max_bytes)
+        except BaseException:
+            if pending:
+                self.clear_pending(storage_key)
+            raise
+
+    def _pending_dir(self) -> Path:
+        return self._directory / PENDING_FOLDER
+
+    def _mark_pending(self, storage_key: str) -> None:
+        folder = self._pending_dir()
+        folder.mkdir(mode=0o700, exist_ok=True)
+        try:
+            (folder / storage_key).touch(mode=0o600)
+            _fsync_directory(folder)
+        except OSError as exc:
+            (folder / storage_key).unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull() from None
+            raise
+
+    def clear_pending(self, storage_key: str) -> None:
+        (self._pending_dir() / storage_key).unlink(missing_ok=True)
+
+    def pending_keys(self) -> Iterator[tuple[str, datetime]]:
+        folder = self._pending_dir()
+        if not folder.is_dir():
+            return
+        for marker in folder.iterdir():
+            if _STORAGE_KEY_PATTERN.match(marker.name):
+                yield marker.name, datetime.fromtimestamp(marker.stat().st_mtime, UTC)
+
+    def _put(self, stream: BinaryIO, storage_key: str, max_bytes: int | None) -> StoredBlob:
         # Written beside the fan-out folders (same filesystem, so the rename is atomic) and
         # only moved into them when complete, so a failed put leaves no file and no folder.
         fd, temp_name = tempfile.mkstemp(prefix=_INCOMING_PREFIX, dir=self._directory)

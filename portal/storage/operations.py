@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.core.actor import SYSTEM, Actor
-from portal.core.db import on_rollback, utcnow
+from portal.core.db import on_commit, on_rollback, utcnow
 from portal.core.keys import FILE_KEY_FILE, keyed_app_object
+from portal.jobs.outbox import JobContext, handler
 from portal.storage.filestore import FileStore, IntegrityError, LocalEncryptedFileStore
 from portal.storage.models import StoredDocument
 from portal.trail.chain import append_event
@@ -53,9 +54,12 @@ def save_document(
 ) -> StoredDocument:
     """Encrypt a stream into the store and record it; ``links`` set request_id, part_id, etc."""
     store = file_store()
-    blob = store.put(stream, max_bytes=max_bytes)
-    # If the unit of work does not commit, no row will point to the file: remove it then.
-    on_rollback(session, lambda: store.delete(blob.storage_key))
+    # Marked pending until the unit of work commits; if it does not, no row will point to the
+    # file: it is removed at the rollback, or by the sweep if the process was killed.
+    blob = store.put(stream, max_bytes=max_bytes, pending=True)
+    key = blob.storage_key
+    on_rollback(session, lambda: (store.delete(key), store.clear_pending(key)))
+    on_commit(session, lambda: store.clear_pending(key))
     document = StoredDocument(
         storage_key=blob.storage_key,
         kind=kind,
@@ -94,7 +98,37 @@ class FsckReport:
     missing: list[int] = field(default_factory=list)  # document ids whose file is gone
     damaged: list[int] = field(default_factory=list)  # document ids failing the check
     incomplete: int = 0  # half-written uploads left by a killed process
+    pending: int = 0  # written by a unit of work not committed (yet, or ever: the sweep's)
+    swept: int = 0
     quarantined: int = 0
+
+
+def sweep_pending(session: Session, *, older_than: timedelta = timedelta(minutes=15)) -> int:
+    """Files whose unit of work never committed (the process was killed): removed, unless a
+    row points to them after all (killed between the commit and clearing the marker).
+    Returns how many files were removed."""
+    store = file_store()
+    cutoff = utcnow() - older_than
+    removed = 0
+    for storage_key, marked in list(store.pending_keys()):
+        if marked >= cutoff:
+            continue
+        referenced = session.scalar(
+            select(StoredDocument.id).where(StoredDocument.storage_key == storage_key))
+        if referenced is None and store.exists(storage_key):
+            store.delete(storage_key)
+            removed += 1
+        store.clear_pending(storage_key)
+    if removed:
+        append_event(session, "storage.swept", actor=SYSTEM, object_type="file_store",
+                     summary={"removed": removed})
+    return removed
+
+
+@handler("storage.sweep_pending")
+def sweep_pending_job(session: Session, _payload: dict, _context: JobContext) -> None:
+    """Every quarter of an hour (portal/jobs/dispatch.py SCHEDULE)."""
+    sweep_pending(session)
 
 
 def check_store(session: Session, *, repair: bool = False, verify_content: bool = True,
@@ -109,6 +143,9 @@ def check_store(session: Session, *, repair: bool = False, verify_content: bool 
     store = file_store()
     report = FsckReport()
     cutoff = utcnow() - grace
+    if repair:
+        report.swept = sweep_pending(session, older_than=grace)
+    pending = {key for key, _marked in store.pending_keys()}
     rows = dict(session.execute(select(StoredDocument.storage_key, StoredDocument.id)).all())
     report.rows = len(rows)
     present = set()
@@ -116,7 +153,9 @@ def check_store(session: Session, *, repair: bool = False, verify_content: bool 
         report.files += 1
         present.add(storage_key)
         if storage_key not in rows:
-            if written < cutoff:
+            if storage_key in pending:
+                report.pending += 1
+            elif written < cutoff:
                 report.orphans.append(storage_key)
             else:
                 report.recent += 1

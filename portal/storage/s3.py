@@ -115,11 +115,38 @@ class S3EncryptedFileStore(FileStore):
             raise InvalidStorageKey("storage key is malformed")
         return self._prefix + storage_key
 
-    def put(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StoredBlob:
+    def _marker(self, storage_key: str) -> str:
+        return f"pending/{self._object_key(storage_key)}"
+
+    def clear_pending(self, storage_key: str) -> None:
+        self._client.delete_object(Bucket=self._bucket, Key=self._marker(storage_key))
+
+    def pending_keys(self) -> Iterator[tuple[str, datetime]]:
+        prefix = f"pending/{self._prefix}"
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                name = item["Key"][len(prefix):]
+                if _STORAGE_KEY_PATTERN.match(name):
+                    yield name, item["LastModified"]
+
+    def put(self, stream: BinaryIO, *, max_bytes: int | None = None,
+            pending: bool = False) -> StoredBlob:
         """Encrypt and upload ``stream``; a refused or too-large upload leaves no object."""
         if max_bytes is not None and max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         storage_key = secrets.token_urlsafe(_STORAGE_KEY_BYTES)
+        if pending:
+            self._client.put_object(Bucket=self._bucket, Key=self._marker(storage_key), Body=b"")
+        try:
+            return self._put(stream, storage_key, max_bytes)
+        except BaseException:
+            if pending:
+                self.clear_pending(storage_key)
+            raise
+
+    def _put(self, stream: BinaryIO, storage_key: str, max_bytes: int | None) -> StoredBlob:
         writer = _MultipartWriter(self._client, self._bucket, self._object_key(storage_key),
                                   self._part_size)
         try:

@@ -17,14 +17,14 @@ def _kinds(app) -> list[str]:
         return [j.kind for j in get_session().scalars(select(Job).order_by(Job.id))]
 
 
-def _schedule(app, moment: datetime) -> list[str]:
+def _schedule(app, moment: datetime, *, daily_only: bool = True) -> list[str]:
     from portal.core.db import commit, get_session
     from portal.jobs.dispatch import schedule_due
 
     with app.test_request_context():
         written = schedule_due(get_session(), moment)
         commit()
-    return written
+    return [w for w in written if w != "storage-sweep"] if daily_only else written
 
 
 def test_each_daily_job_is_written_once_a_day_after_its_hour_in_los_angeles(app):
@@ -37,6 +37,14 @@ def test_each_daily_job_is_written_once_a_day_after_its_hour_in_los_angeles(app)
     next_day = datetime(2026, 12, 4, 11, 0, tzinfo=UTC)  # 3 am the next day
     assert _schedule(app, next_day) == ["housekeeping"]
     assert _kinds(app).count("requests.abandon_stale") == 2
+
+
+def test_the_storage_sweep_is_written_once_a_quarter_of_an_hour(app):
+    moment = datetime(2026, 12, 3, 20, 1, tzinfo=UTC)
+    assert "storage-sweep" in _schedule(app, moment, daily_only=False)
+    assert "storage-sweep" not in _schedule(app, moment + timedelta(minutes=10),
+                                            daily_only=False)
+    assert "storage-sweep" in _schedule(app, moment + timedelta(minutes=15), daily_only=False)
 
 
 def test_a_day_missed_while_every_worker_was_down_is_caught_up_when_one_starts(app):

@@ -75,7 +75,7 @@ def test_a_file_written_in_the_last_hour_may_belong_to_a_running_upload_and_is_l
         key = file_store().put(io.BytesIO(b"in flight")).storage_key
     result = runner.invoke(args=["fsck", "--repair"])
     assert result.exit_code == 0
-    assert "1 more written in the last hour, left alone" in result.output
+    assert "1 more written in the last 60 minutes, left alone" in result.output
     assert _file(app, key).exists()
 
 
