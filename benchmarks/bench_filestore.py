@@ -2,6 +2,9 @@
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/bench_filestore.py [megabytes]
 
+Then the same on the S3 backend against moto's server (a process of its own), 200 MB by
+default, in a subprocess whose peak resident memory growth is reported (target: under 64 MB).
+
 The reference does the same work without encryption (stream to a temp file with fsync and a
 SHA-256, then read it back hashing), measured in the same run on the same disk, so the ratio
 is what encryption and verification cost on this machine.
@@ -98,5 +101,62 @@ def main() -> None:
         measure("store.open read (decrypt + sha256)", total, lambda: store_read(store, keys[0]))
 
 
+def s3_child(endpoint: str, total: int) -> None:
+    """In a fresh process: put and read back ``total`` bytes on S3; print time and RSS growth."""
+    import resource
+
+    import boto3
+
+    from portal.storage.s3 import S3EncryptedFileStore
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench",
+                          aws_secret_access_key="bench")  # noqa: S106 - moto accepts any
+    client.create_bucket(Bucket="bench")
+    store = S3EncryptedFileStore(client, "bench", secrets.token_bytes(32))
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    key = store.put(RepeatingUpload(total)).storage_key  # type: ignore[arg-type]
+    put_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    store_read(store, key)  # type: ignore[arg-type]
+    read_seconds = time.perf_counter() - started
+    growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024
+    print(f"{'S3 store.put (multipart, 8 MiB parts)':<34} {put_seconds:7.2f} s  "
+          f"{total / MiB / put_seconds:8.0f} MiB/s")
+    print(f"{'S3 store.open read':<34} {read_seconds:7.2f} s  "
+          f"{total / MiB / read_seconds:8.0f} MiB/s")
+    print(f"S3 process peak memory growth: {growth:.1f} MB (target under 64 MB)")
+
+
+def s3_bench(megabytes: int) -> None:
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        print(f"S3 (moto's server), file size {megabytes} MiB")
+        subprocess.run([sys.executable, __file__, "--s3-child", f"http://127.0.0.1:{port}",
+                        str(megabytes)], check=True)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--s3-child":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        s3_child(sys.argv[2], int(sys.argv[3]) * MiB)
+    else:
+        main()
+        s3_bench(200)
