@@ -35,7 +35,7 @@ def record_view(session: Session, actor: Actor, page: str, *, filters: dict | No
     summary: dict = {"page": page, **{k: v for k, v in counts.items() if v is not None}}
     if filters:
         summary["filter"] = filters
-    append_event(session, "audit.viewed", actor=actor, object_type=object_type,
+    append_event(session, "audit.viewed", actor=actor, object_type=object_type, deferred=True,
                  object_id=object_id, summary=summary)
 
 

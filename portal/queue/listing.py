@@ -224,7 +224,8 @@ def record_view(session: Session, actor: Actor, filters: QueueFilters, page: Que
     summary: dict = {"rows": len(page.rows), "page_after": bool(after), **filters.flags()}
     if page.search_kind:
         summary["kind"] = page.search_kind
-    append_event(session, action, actor=actor, object_type="queue", summary=summary)
+    append_event(session, action, actor=actor, object_type="queue", summary=summary,
+                 deferred=True)
 
 
 def _name_condition(session: Session, words: list[str]):
@@ -318,6 +319,6 @@ def view_workload(session: Session, actor: Actor, *, today: date,
         result.append(WorkloadRow(person.id, person.display_name, works,
                                   *counts.get(person.id, (0, 0, 0))))
     result.append(WorkloadRow(None, "", True, *counts.get(None, (0, 0, 0))))
-    append_event(session, "queue.workload_viewed", actor=actor, object_type="queue",
+    append_event(session, "queue.workload_viewed", actor=actor, object_type="queue", deferred=True,
                  summary={"people": len(result) - 1})
     return result

@@ -165,7 +165,7 @@ def mark_messages_read(session: Session, messages: list[Message]) -> None:
 
 def record_view(session: Session, req: RecordRequest, actor: Actor) -> None:
     """R-AUD-2: a requester opening their request is a view of PHI."""
-    append_event(session, "request.viewed", actor=actor, object_type="request",
+    append_event(session, "request.viewed", actor=actor, object_type="request", deferred=True,
                  object_id=req.id, request_id=req.id, summary={"by": "requester"})
 
 

@@ -112,9 +112,10 @@ def _touch(req: RecordRequest) -> None:
     req.updated_at = utcnow()
 
 
-def _audit(session: Session, action: str, req: RecordRequest, actor: Actor, **summary) -> None:
+def _audit(session: Session, action: str, req: RecordRequest, actor: Actor, *,
+           deferred: bool = False, **summary) -> None:
     append_event(session, action, actor=actor, object_type="request", object_id=req.id,
-                 request_id=req.id, summary=summary)
+                 request_id=req.id, summary=summary, deferred=deferred)
 
 
 def _check_open(req: RecordRequest) -> None:
@@ -129,7 +130,7 @@ def _check_open(req: RecordRequest) -> None:
 def view_request(session: Session, req: RecordRequest, actor: Actor, *,
                  section: str = "page") -> None:
     """Audit that a member of staff opened the request."""
-    _audit(session, "request.viewed", req, actor, section=section)
+    _audit(session, "request.viewed", req, actor, section=section, deferred=True)
 
 
 def record_document_access(session: Session, req: RecordRequest, document: StoredDocument,

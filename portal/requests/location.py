@@ -124,6 +124,7 @@ def view_patient(session: Session, patient_id: int,
         select(RecordRequest).where(RecordRequest.patient_id == patient_id)
         .order_by(RecordRequest.received_at.desc())
     ))
-    append_event(session, "roster.patient_viewed", actor=actor, object_type="roster_patient",
+    append_event(session, "roster.patient_viewed", actor=actor, deferred=True,
+                 object_type="roster_patient",
                  object_id=patient_id, summary={"requests": len(requests)})
     return patient, requests

@@ -62,6 +62,6 @@ def search_roster(session: Session, term: str, actor: Actor,
         found = list(session.scalars(
             query.order_by(RosterPatient.legal_last_name, RosterPatient.legal_first_name,
                            RosterPatient.id).limit(limit)))
-    append_event(session, "roster.searched", actor=actor, object_type="roster",
+    append_event(session, "roster.searched", actor=actor, object_type="roster", deferred=True,
                  summary={"results": len(found), "by_mrn": bool(by_mrn)})
     return found

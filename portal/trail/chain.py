@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -118,31 +119,56 @@ def append_event(
     request_id: int | None = None,
     summary: dict | None = None,
     occurred_at: datetime | None = None,
-) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (flushes, never commits)."""
+    deferred: bool = False,
+) -> AuditEvent | None:
+    """Append one event to the chain inside the caller's transaction (flushes, never commits).
+
+    Appends are serialized (one chain, no forks), so the lock is held from the append to the
+    commit. ``deferred`` (for events that only record what a page showed) writes the event
+    just before the commit instead, so a page view holds the lock for its insert only, not
+    while the page renders; it is then written or rolled back with the rest, and None is
+    returned.
+    """
     summary = dict(summary or {})
     _check_summary(summary)
+    fields = {
+        "occurred_at": (occurred_at or datetime.now(UTC)).astimezone(UTC),
+        "actor_type": actor.kind, "actor_id": actor.id, "action": action,
+        "object_type": object_type, "object_id": object_id, "request_id": request_id,
+        "client_ip": actor.client_ip, "summary": summary,
+    }
+    if deferred:
+        session.info.setdefault(_PENDING, []).append(fields)
+        return None
+    return _write(session, fields)
+
+
+_PENDING = "portal_pending_audit_events"
+
+
+def _write(session: Session, fields: dict) -> AuditEvent:
     _lock_chain(session)
     head = current_head(session)
     prev_hash = head.hash if head else GENESIS_HASH
-    moment = (occurred_at or datetime.now(UTC)).astimezone(UTC)
-    event = AuditEvent(
-        id=(head.id + 1) if head else 1,
-        occurred_at=moment,
-        actor_type=actor.kind,
-        actor_id=actor.id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        request_id=request_id,
-        client_ip=actor.client_ip,
-        summary=summary,
-        prev_hash=prev_hash,
-    )
+    event = AuditEvent(id=(head.id + 1) if head else 1, prev_hash=prev_hash, **fields)
     event.hash = chain_hash(prev_hash, canonical_form(event))
     session.add(event)
     session.flush()
     return event
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_deferred(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for fields in session.info.pop(_PENDING, []):
+        _write(session, fields)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_deferred(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
 
 
 def iter_events(session: Session, batch: int = 2000) -> Iterator[AuditEvent]:
