@@ -35,3 +35,32 @@ def test_an_admin_adds_a_clerk_and_gets_the_setup_link(live_server, page, axe_ch
     assert live_server.url + "/staff/setup/" in page.locator(".setup-link").inner_text()
     page.get_by_role("link", name="Back to Jordan Clerk").click()
     axe_check(page, context="staff edit page")
+
+
+def test_an_admin_sees_a_failed_job_with_its_reason_and_runs_it_again(live_server, page,
+                                                                       axe_check):
+    from portal.jobs.models import FAILED
+    from portal.jobs.outbox import enqueue
+
+    with live_server.app.app_context():
+        session = get_session()
+        staff, secret = make_staff_with_mfa(session, "admin", email="browser.admin3@example.test")
+        job = enqueue(session, "jobs.cleanup")
+        job.status, job.attempts, job.last_error = FAILED, 8, "TimeoutError"
+        commit()
+        job_id = job.id
+    page.set_viewport_size({"width": 320, "height": 800})
+    page.goto(live_server.url + "/staff/sign-in")
+    page.get_by_label("Email address").fill("browser.admin3@example.test")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Code", exact=True).fill(totp_now(secret))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Staff accounts").wait_for()
+    page.goto(live_server.url + "/staff/admin/jobs")
+    page.get_by_role("heading", name="Background jobs").wait_for()
+    assert "TimeoutError" in page.locator("table").first.inner_text()
+    axe_check(page, context="background jobs page at 320 px")
+    page.get_by_role("button", name=f"Run job {job_id} again").click()
+    page.get_by_text(f"Job {job_id} will run again.").wait_for()
+    assert "No job has failed for good." in page.content()
