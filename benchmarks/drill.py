@@ -145,6 +145,35 @@ def flask(env: dict, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, check=False)
 
 
+def restore_drill(env: dict, root: Path, backup: dict, backup_dir: Path,
+                  cluster: Cluster | None) -> str:
+    """Restore the backup taken under load into a new empty instance; it must pass restore's
+    own checks (manifest, digests, audit trail to the recorded head, every file), then
+    `audit verify` and `fsck` run on their own."""
+    taken = backup.get("result")
+    if taken is None or taken.returncode:
+        return "FAILED to back up: " + (taken.stderr[-300:] if taken else "did not run")
+    target = root / "restored"
+    target.mkdir()
+    shutil.copytree(root / "instance" / "keys", target / "keys")
+    restored_env = {**env, "PORTAL_INSTANCE_PATH": str(target),
+                    "PORTAL_STORAGE_DIR": str(target / "files")}
+    if cluster:
+        cluster._run("createdb", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+                     "restored")
+        restored_env["PORTAL_DATABASE_URL"] = cluster.url.rsplit("/", 1)[0] + "/restored"
+    else:
+        restored_env.pop("PORTAL_DATABASE_URL", None)
+    steps = [("restore", str(backup_dir)), ("audit", "verify"), ("fsck", "--grace-minutes", "0")]
+    for step in steps:
+        result = flask(restored_env, *step)
+        if result.returncode:
+            return f"FAILED at {' '.join(step[:1])}: {(result.stdout + result.stderr)[-300:]}"
+    files = next((line for line in flask(restored_env, "fsck", "--quick").stdout.splitlines()
+                  if line.startswith("Documents:")), "")
+    return f"OK (restore, audit verify and fsck pass; {files})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
@@ -235,6 +264,14 @@ def main() -> int:
     worker_kill_at = options.seconds * 0.25
     smtp_is_down = False
     restarted_db = worker_killed = False
+    backup_dir = root / "backup"
+    backup_at = options.seconds * 0.45
+    backup: dict = {}
+
+    def take_backup() -> None:
+        backup["result"] = flask(env, "backup", str(backup_dir))
+
+    backup_thread = threading.Thread(target=take_backup, daemon=True)
     while (elapsed := time.monotonic() - started) < options.seconds:
         time.sleep(rng.uniform(1.5, 3.0))
         if pg:
@@ -254,6 +291,9 @@ def main() -> int:
             worker_killed = True
             time.sleep(2)
             job_worker.start()
+        if elapsed > backup_at and backup_thread.ident is None:
+            log("backup started under load")
+            backup_thread.start()
         if elapsed > smtp_down_at and not smtp_is_down and elapsed < smtp_up_at:
             smtp.kill()
             smtp_is_down = True
@@ -269,6 +309,7 @@ def main() -> int:
     stop.set()
     for thread in threads:
         thread.join(60)
+    backup_thread.join(120)
     if smtp_is_down:
         smtp.start()
     log(f"load stopped after {time.monotonic() - started:.0f} s; waiting for the jobs owed")
@@ -318,6 +359,7 @@ def main() -> int:
     fsck = flask(env, "fsck", "--repair", "--grace-minutes", "0")
     orphans = " ".join(line for line in fsck.stdout.splitlines()
                        if line.startswith(("Files no row", "Files of a unit"))) or fsck.stdout
+    restore_line = restore_drill(env, root, backup, backup_dir, cluster)
     for process in (job_worker, web, smtp):
         process.stop()
     if cluster:
@@ -335,6 +377,7 @@ def main() -> int:
           f"requests whose confirmation never arrived: {len(unmailed)}")
     print(f"  jobs: {jobs}; retries: {retried}")
     print(f"  fsck: {orphans}")
+    print(f"  backup under load, restored into an empty instance: {restore_line}")
     failures = []
     if lost:
         failures.append(f"acknowledged but lost: {lost[:5]}")
@@ -350,6 +393,8 @@ def main() -> int:
         failures.append("more duplicate mails than job workers killed")
     if "Files no row points to: 0 " not in orphans:
         failures.append("orphaned files")
+    if not restore_line.startswith("OK"):
+        failures.append("the backup taken under load did not restore cleanly")
     if not acknowledged:
         failures.append("no submission was acknowledged at all")
     print("  result: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
