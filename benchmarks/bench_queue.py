@@ -60,6 +60,8 @@ def app_config(url: str, instance: Path) -> dict:
         "KEY_DIR": str(instance / "keys"), "STORAGE_DIR": str(instance / "files"),
         "OUTBOX_DIR": str(instance / "outbox"), "BASE_URL": "http://127.0.0.1",
         "TRUSTED_HOSTS": ["127.0.0.1"], "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+        # The pages measured write no job; production's web processes run none (workers do).
+        "JOBS_MODE": "inline",
         "CUSTODIAN_ADDRESS": "PO Box 0000\nLos Angeles, CA 90000",
         "CUSTODIAN_PHONE": "(555) 010-0000", "CUSTODIAN_EMAIL": "records@example.invalid",
     }

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import delete
 
 from portal.core import db
@@ -92,6 +92,7 @@ def schedule_due(session, now: datetime) -> list[str]:
 def tick(app: Flask) -> list[str]:
     """Once a minute, in every dispatcher: write the periodic jobs that are due."""
     with app.app_context():
+        g.db_read_first = True  # SQLite: the write lock only if a job is to be written
         written = schedule_due(db.get_session(), db.utcnow())
         db.commit()
     return written

@@ -234,3 +234,30 @@ def test_the_thread_dispatcher_runs_what_is_due(app, unit, recorder, monkeypatch
     assert calls == []
     ThreadDispatcher(app).loop(once=True)
     assert calls == [{"n": 3}]
+
+
+def test_polling_an_idle_outbox_never_takes_sqlite_s_write_lock(app):
+    """make run's dispatcher polls every two seconds: with nothing to do it must not make a
+    page that writes wait for SQLite's one write lock."""
+    import sqlite3
+    import threading
+
+    from sqlalchemy.engine import make_url
+
+    from portal.jobs.dispatch import ThreadDispatcher, tick
+
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    tick(app)  # today's periodic jobs are written (and run): the outbox is idle
+    writer = sqlite3.connect(make_url(app.config["DATABASE_URL"]).database,
+                             isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a page in the middle of its writes
+    try:
+        poll = threading.Thread(target=ThreadDispatcher(app).loop, kwargs={"once": True})
+        poll.start()
+        poll.join(5)
+        assert not poll.is_alive(), "the poll waited for the write lock"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        poll.join(40)
