@@ -36,6 +36,7 @@ from portal.audit.models import ExportRecord
 from portal.audit.request_log import RequestLogTotals, iter_request_log
 from portal.core.db import get_session, read_mostly
 from portal.core.errors import render_error
+from portal.core.ids import arg_int
 from portal.core.security import SANDBOX_CSP
 from portal.requests.models import RecordRequest
 from portal.roster.models import RosterPatient
@@ -88,7 +89,7 @@ def public_key():
 def _request_log_page(form: RequestLogFilterForm, status: int = 200):
     session = get_session()
     rows, totals = [], RequestLogTotals()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, arg_int("page", 1) or 1)
     if not form.errors:
         first = (page - 1) * LOG_PAGE
         for index_, row in enumerate(iter_request_log(
@@ -170,7 +171,7 @@ def trail():
         return render_template("audit/trail.html", form=form, events=[], query=_query,
                                before=None, next_before=None), 400
     session = get_session()
-    before = request.args.get("before", type=int)
+    before = arg_int("before")
     query = select(AuditEvent).where(*form.to_filter().conditions())
     if before:
         query = query.where(AuditEvent.id < before)

@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from portal.audit.filters import RequestLogFilter, TrailFilter
+from portal.core.ids import IN_DATABASE_RANGE
 from portal.rules import lifecycle
 from portal.rules.deadlines import CLOCK_STATES, REQUEST_KINDS, today_pacific
 from portal.rules.outcomes import OUTCOMES
@@ -124,11 +125,13 @@ class TrailFilterForm(FilterForm):
     date_from = DateField(_l("From (date of the event)"), validators=[Optional()])
     actor_type = ChoiceField(_l("Actor type"), default="", choices=_options(
         [_any(_l("Anyone")), *_codes(ACTOR_TYPES)]))
-    actor_id = IntegerField(_l("Actor number"), validators=[Optional(), NumberRange(min=1)])
+    actor_id = IntegerField(_l("Actor number"),
+                            validators=[Optional(), NumberRange(min=1), IN_DATABASE_RANGE])
     action = StringField(_l("Action"), validators=[Optional(), Regexp(
         r"^[a-z_]+(\.[a-z_]+)*(\.\*|\*)?$", message=_l(
             "Enter an action code such as request.viewed, or a prefix such as request.*"))])
-    request_id = IntegerField(_l("Request number"), validators=[Optional(), NumberRange(min=1)])
+    request_id = IntegerField(_l("Request number"),
+                              validators=[Optional(), NumberRange(min=1), IN_DATABASE_RANGE])
 
     def to_filter(self) -> TrailFilter:
         """The validated filter."""
@@ -144,7 +147,7 @@ class PeriodForm(FilterForm):
 
     date_from = DateField(_l("From"), validators=[Optional()])
     request_id = IntegerField(_l("Answering accounting request number"),
-                              validators=[Optional(), NumberRange(min=1)])
+                              validators=[Optional(), NumberRange(min=1), IN_DATABASE_RANGE])
 
     def period(self, default: tuple[date, date]) -> tuple[date, date]:
         """The chosen period, or the default where a bound is left blank."""

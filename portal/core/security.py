@@ -17,6 +17,10 @@ SANDBOX_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inlin
 
 def init_app(app: Flask) -> None:
     """Register the hooks that every response passes through."""
+    from portal.core.ids import BoundedIntegerConverter
+
+    # Before any blueprint adds its rules: every <int:…> stays in the database's range.
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     @app.after_request
     def _finish_transaction(response: Response) -> Response:

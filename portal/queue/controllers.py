@@ -37,6 +37,7 @@ from portal.accounts.permissions import (
 from portal.accounts.sessions import current_actor
 from portal.core.db import get_session, read_mostly, rollback
 from portal.core.errors import Conflict
+from portal.core.ids import arg_int
 from portal.core.security import SANDBOX_CSP
 from portal.identity.previews import PreviewUnavailable, render_preview
 from portal.queue import forms, listing, page
@@ -456,7 +457,7 @@ def document_preview(request_id: int, document_id: int):
     """A document page as a clean PNG, sandboxed and audited; the original never opens."""
     req = _load(request_id)
     document = _document(req, document_id)
-    page_number = request.args.get("page", 1, type=int) or 1
+    page_number = arg_int("page", 1) or 1
     try:
         preview = render_preview(document, page_number,
                                  max_pixels=int(current_app.config["PREVIEW_MAX_PIXELS"]))

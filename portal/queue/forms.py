@@ -24,6 +24,7 @@ from portal.core.forms import (
     past_date,
     required_choice,
 )
+from portal.core.ids import IN_DATABASE_RANGE
 from portal.requester.forms import DELIVERIES, KINDS, PART_CHOICE_LABELS, PROGRAMS, REQUESTER_TYPES
 from portal.requests.actions import COULD_NOT_VERIFY_REASONS, EVIDENCE_LABELS, INFORMATION_REASONS
 from portal.rules import outcomes
@@ -58,7 +59,7 @@ def _required(message):
 class VersionedForm(FlaskForm):
     """A form that acts on a request: it carries the version the clerk saw."""
 
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), IN_DATABASE_RANGE])
 
 
 class ClaimForm(VersionedForm):
@@ -196,12 +197,14 @@ class OutcomeForm(VersionedForm):
 
 
 class RouteReviewForm(VersionedForm):
-    part_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    part_id = IntegerField(widget=HiddenInput(),
+                           validators=[InputRequired(), IN_DATABASE_RANGE])
     reviewer_id = SelectField(_l("Licensed reviewer"), coerce=str, validate_choice=True)
 
 
 class ReviewForm(VersionedForm):
-    part_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    part_id = IntegerField(widget=HiddenInput(),
+                           validators=[InputRequired(), IN_DATABASE_RANGE])
     result = ChoiceField(_l("Your decision"), choices=options([
         ("upheld", _l("Uphold the denial")),
         ("reversed", _l("Reverse it: release the records"))]),
@@ -219,7 +222,8 @@ class AttachForm(VersionedForm):
 
 
 class RemoveRecordForm(VersionedForm):
-    document_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    document_id = IntegerField(widget=HiddenInput(),
+                               validators=[InputRequired(), IN_DATABASE_RANGE])
 
 
 class ReleaseForm(VersionedForm):

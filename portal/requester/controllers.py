@@ -27,6 +27,7 @@ from flask_login import current_user
 from portal.accounts.permissions import public, requester_required, token_required
 from portal.accounts.sessions import current_actor
 from portal.core.db import get_session
+from portal.core.ids import arg_int
 from portal.core.security import pdf_attachment
 from portal.extensions import limiter
 from portal.requester import drafts, flow, forms, journey, wizard
@@ -347,7 +348,7 @@ def _confirmed_action(req: RecordRequest, template: str, perform, done_message: 
         status = 422 if request.method == "POST" else 200
         return render_template(template, req=req, form=form), status
     try:
-        perform(get_session(), req, current_actor(), request.form.get("version", type=int))
+        perform(get_session(), req, current_actor(), arg_int("version", form=True))
     except TransitionRefused as exc:
         for problem in exc.problems:
             flash(problem, "error")
