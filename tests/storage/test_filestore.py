@@ -33,6 +33,9 @@ from portal.storage.filestore import (
 )
 from portal.storage.s3 import S3EncryptedFileStore
 
+# The store alone, on a directory and on S3: no database, no clock; run once (the Makefile).
+pytestmark = pytest.mark.once
+
 MiB = 1024 * 1024
 MEMORY_BUDGET = 32 * MiB
 LARGE_FILE_SIZE = 200 * 1000 * 1000
