@@ -151,20 +151,20 @@ def get_session() -> Session:
 
 
 def commit() -> None:
-    """Commit the current unit of work and run what waits for the commit (mail)."""
+    """Commit the current unit of work; what waits for the commit then runs (after_commit)."""
     session = g.get("db_session")
     if session is not None:
         session.commit()
-    for callback in g.pop("after_commit", []):
-        callback()
-
-
-def after_commit(callback) -> None:
-    """Run callback once the current transaction has committed (mail goes out only then)."""
-    g.setdefault("after_commit", []).append(callback)
 
 
 _UNDO = "portal_on_rollback"
+_DONE = "portal_on_commit"
+
+
+def after_commit(callback, session: Session | None = None) -> None:
+    """Run callback once this unit of work (the current one by default) has committed: a job
+    handed over, a file's pending marker cleared. A rollback drops it."""
+    (session or get_session()).info.setdefault(_DONE, []).append(callback)
 
 
 def on_rollback(session: Session, callback) -> None:
@@ -174,14 +174,6 @@ def on_rollback(session: Session, callback) -> None:
     session.info.setdefault(_UNDO, []).append(callback)
 
 
-_DONE = "portal_on_commit"
-
-
-def on_commit(session: Session, callback) -> None:
-    """Run callback once this unit of work has committed (a file's pending marker cleared)."""
-    session.info.setdefault(_DONE, []).append(callback)
-
-
 def _forget_undo(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released is not the commit
         return
@@ -189,7 +181,8 @@ def _forget_undo(session: Session) -> None:
     for callback in session.info.pop(_DONE, []):
         try:
             callback()
-        except Exception:  # a marker left behind is cleared by the sweep
+        except Exception:  # the commit stands; what failed is in the log (a job's hand-over
+            # is swept again, a pending marker is cleared by the sweep)
             logging.getLogger("portal.db").exception("work after a commit failed")
 
 
@@ -217,8 +210,6 @@ def rollback() -> None:
     session = g.get("db_session")
     if session is not None:
         session.rollback()
-    g.pop("after_commit", None)
-
 
 
 class UTCDateTime(TypeDecorator):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.core.actor import SYSTEM, Actor
-from portal.core.db import on_commit, on_rollback, utcnow
+from portal.core.db import after_commit, on_rollback, utcnow
 from portal.core.keys import FILE_KEY_FILE, keyed_app_object
 from portal.jobs.outbox import JobContext, handler
 from portal.storage.filestore import FileStore, IntegrityError, LocalEncryptedFileStore
@@ -59,7 +59,7 @@ def save_document(
     blob = store.put(stream, max_bytes=max_bytes, pending=True)
     key = blob.storage_key
     on_rollback(session, lambda: (store.delete(key), store.clear_pending(key)))
-    on_commit(session, lambda: store.clear_pending(key))
+    after_commit(lambda: store.clear_pending(key), session)
     document = StoredDocument(
         storage_key=blob.storage_key,
         kind=kind,
