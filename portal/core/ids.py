@@ -3,6 +3,8 @@ before a query is built, so a forged id is a 404 or a 400, never a 500 from the 
 
 from __future__ import annotations
 
+import builtins
+
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 from wtforms.validators import NumberRange
@@ -17,13 +19,11 @@ class BoundedIntegerConverter(IntegerConverter):
 
     def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
                  max: int | None = None, signed: bool = False) -> None:  # noqa: A002
+        # ``min`` and ``max`` are the rule's own arguments (werkzeug's names), so the builtin
+        # is reached through ``builtins``.
         super().__init__(url_map, fixed_digits=fixed_digits, min=min,
-                         max=MAX_DB_INT if max is None else min_of(max, MAX_DB_INT),
+                         max=MAX_DB_INT if max is None else builtins.min(max, MAX_DB_INT),
                          signed=signed)
-
-
-def min_of(a: int, b: int) -> int:
-    return a if a < b else b
 
 
 def arg_int(name: str, default: int | None = None, *, form: bool = False) -> int | None:

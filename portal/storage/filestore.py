@@ -141,11 +141,31 @@ class FileStore(Protocol):
 
     def put(self, stream: BinaryIO, *, max_bytes: int | None = None,
             pending: bool = False) -> StoredBlob:
-        """Store everything read from ``stream``; raise FileTooLarge past ``max_bytes``.
+        """Store everything read from ``stream`` under a new random key; raise FileTooLarge
+        as soon as more than ``max_bytes`` have been read, leaving nothing behind.
 
         With ``pending`` a marker is written first, and stays until ``clear_pending``: a
-        process killed before its unit of work commits leaves a marked file, which
-        ``sweep``-ing removes, instead of a file nobody knows about."""
+        process killed before its unit of work commits leaves a marked file, which the sweep
+        removes, instead of a file nobody knows about. (Every backend shares this method and
+        writes with its own ``_put`` and ``_mark_pending``.)"""
+        if max_bytes is not None and max_bytes < 0:
+            raise ValueError("max_bytes must not be negative")
+        storage_key = secrets.token_urlsafe(_STORAGE_KEY_BYTES)
+        if pending:
+            self._mark_pending(storage_key)
+        try:
+            return self._put(stream, storage_key, max_bytes)
+        except BaseException:
+            if pending:
+                self.clear_pending(storage_key)
+            raise
+
+    def _put(self, stream: BinaryIO, storage_key: str, max_bytes: int | None) -> StoredBlob:
+        """Encrypt ``stream`` under ``storage_key``; leave nothing if it fails."""
+        ...
+
+    def _mark_pending(self, storage_key: str) -> None:
+        """Record, durably, that the file under ``storage_key`` is not committed yet."""
         ...
 
     def clear_pending(self, storage_key: str) -> None:
@@ -199,25 +219,6 @@ class LocalEncryptedFileStore(FileStore):
     def __repr__(self) -> str:
         # Never let the master key reach a log line or a traceback.
         return f"{type(self).__name__}({str(self._directory)!r})"
-
-    def put(self, stream: BinaryIO, *, max_bytes: int | None = None,
-            pending: bool = False) -> StoredBlob:
-        """Encrypt ``stream`` to a new file, a segment at a time, and return its key and digest.
-
-        Reads until end of stream. Raises FileTooLarge as soon as more than ``max_bytes``
-        have been read, leaving no file behind (and no pending marker).
-        """
-        if max_bytes is not None and max_bytes < 0:
-            raise ValueError("max_bytes must not be negative")
-        storage_key = secrets.token_urlsafe(_STORAGE_KEY_BYTES)
-        if pending:
-            self._mark_pending(storage_key)
-        try:
-            return self._put(stream, storage_key, max_bytes)
-        except BaseException:
-            if pending:
-                self.clear_pending(storage_key)
-            raise
 
     def _pending_dir(self) -> Path:
         return self._directory / PENDING_FOLDER

@@ -11,13 +11,11 @@ object's body through the same verifying reader.
 from __future__ import annotations
 
 import io
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from portal.storage.filestore import (
-    _STORAGE_KEY_BYTES,
     _STORAGE_KEY_PATTERN,
     MASTER_KEY_SIZE,
     DecryptingReader,
@@ -131,20 +129,8 @@ class S3EncryptedFileStore(FileStore):
                 if _STORAGE_KEY_PATTERN.match(name):
                     yield name, item["LastModified"]
 
-    def put(self, stream: BinaryIO, *, max_bytes: int | None = None,
-            pending: bool = False) -> StoredBlob:
-        """Encrypt and upload ``stream``; a refused or too-large upload leaves no object."""
-        if max_bytes is not None and max_bytes < 0:
-            raise ValueError("max_bytes must not be negative")
-        storage_key = secrets.token_urlsafe(_STORAGE_KEY_BYTES)
-        if pending:
-            self._client.put_object(Bucket=self._bucket, Key=self._marker(storage_key), Body=b"")
-        try:
-            return self._put(stream, storage_key, max_bytes)
-        except BaseException:
-            if pending:
-                self.clear_pending(storage_key)
-            raise
+    def _mark_pending(self, storage_key: str) -> None:
+        self._client.put_object(Bucket=self._bucket, Key=self._marker(storage_key), Body=b"")
 
     def _put(self, stream: BinaryIO, storage_key: str, max_bytes: int | None) -> StoredBlob:
         writer = _MultipartWriter(self._client, self._bucket, self._object_key(storage_key),
