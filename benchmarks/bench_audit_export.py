@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from pg_database import ensure_pg_database, fresh_schema  # noqa: E402
 
 from portal.trail.chain import GENESIS_HASH, canonical_form, chain_hash  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 COLUMNS = ("id, occurred_at, actor_type, actor_id, action, object_type, object_id, request_id, "
            "client_ip, prev_hash, hash, summary")
@@ -124,12 +124,6 @@ def timed_child(command: list[str], *, env: dict, stdout=None) -> tuple[float, i
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{command[0]} failed")
     return elapsed, usage.ru_maxrss
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

@@ -130,21 +130,16 @@ def s3_child(endpoint: str, total: int) -> None:
 
 
 def s3_bench(megabytes: int) -> None:
-    import socket
     import subprocess
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.ports import free_port, wait_for_port
+
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
                                str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(300):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port)
         print(f"S3 (moto's server), file size {megabytes} MiB")
         subprocess.run([sys.executable, __file__, "--s3-child", f"http://127.0.0.1:{port}",
                         str(megabytes)], check=True)

@@ -28,7 +28,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,11 +36,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from load_plans import PLANS
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from load_plans import PLANS  # noqa: E402
+
+from tests.ports import free_port, wait_for_port  # noqa: E402
+
 BIN = Path(sys.executable).parent
 PG_URL = os.environ.get("PORTAL_BENCH_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench_load")
@@ -54,22 +56,6 @@ app = Flask(__name__)
 def hello():
     return "hello"
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int) -> None:
-    for _ in range(300):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answered on port {port}")
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -44,6 +44,9 @@ from pg_database import ensure_pg_database, fresh_schema, refuse_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.ports import free_port  # noqa: E402
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 SECRET = "benchmark-secret-key-that-is-long-enough-0123456789"
 EVENTS_PER_REQUEST = 5
@@ -245,12 +248,6 @@ def start_server(url: str, port: int, instance: Path) -> subprocess.Popen:
             time.sleep(0.2)
     server.kill()
     raise RuntimeError("the benchmark server did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def measure(port: int, cookie: str, make_request, clients: int, per_client: int) -> list[float]:

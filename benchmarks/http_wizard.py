@@ -82,8 +82,8 @@ class Visitor:
             self.token = match.group(1)
         return self._record(name or path, response)
 
-    def post(self, path: str, data: dict, files: dict | None = None,
-             name: str | None = None) -> requests.Response:
+    def post(self, path: str, data: dict, name: str | None = None,
+             files: dict | None = None) -> requests.Response:
         if self.token is None:
             self.get("/request")
         form = {**data, "csrf_token": self.token}
@@ -93,32 +93,38 @@ class Visitor:
 
     def submit(self, n: int) -> Outcome:
         """The whole wizard, then the receipt page; every step as the browser sends it."""
-        wanted = answers(n)
-        email = wanted["contact"]["email"]
-        response = self.post("/request/begin", {"action": "new"}, name="wizard step")
-        for _ in range(30):
-            if response.status_code != 302:
-                return Outcome(False, None, email, f"HTTP {response.status_code}")
-            location = response.headers["Location"]
-            step = location.rstrip("/").rsplit("/", 1)[-1]
-            if step == "sent":
-                page = self.get("/request/sent", name="receipt")
-                found = _REFERENCE.search(page.text)
-                return Outcome(page.status_code == 200 and bool(found),
-                               found.group(0) if found else None, email)
-            self.get(f"/request/step/{step}", name="wizard page")
-            path = f"/request/step/{step}"
-            if step == "documents":
-                response = self.post(path, {"action": "next"},
-                                     files={"photo_id": ("id.jpg", JPEG, "image/jpeg")},
-                                     name="wizard upload")
-            elif step == "review":
-                response = self.post(path, {"action": "next"}, name="wizard step")
-            elif step == "sign":
-                response = self.post(path, {"signature_name": f"Avery Drill{n}",
-                                            "attest": "y", "action": "next"},
-                                     name="wizard submit")
-            else:
-                response = self.post(path, {**wanted[step], "action": "next"},
-                                     name="wizard step")
-        return Outcome(False, None, email, "the wizard did not end")
+        return walk_wizard(self.get, self.post, n)
+
+
+def walk_wizard(get, post, n: int) -> Outcome:
+    """Answer every step the wizard asks, in its order, then open the receipt.
+
+    ``get(path, name)`` and ``post(path, data, name, files=None)`` send one request (with the
+    visitor's CSRF token) and return a response with ``status_code``, ``headers`` and
+    ``text``; ``name`` labels it for the figures. Shared by the drill and the load test."""
+    wanted = answers(n)
+    email = wanted["contact"]["email"]
+    get("/request", "wizard page")
+    response = post("/request/begin", {"action": "new"}, "wizard step")
+    for _ in range(30):
+        if response.status_code != 302:
+            return Outcome(False, None, email, f"HTTP {response.status_code}")
+        step = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+        if step == "sent":
+            page = get("/request/sent", "receipt")
+            found = _REFERENCE.search(page.text or "")
+            return Outcome(page.status_code == 200 and bool(found),
+                           found.group(0) if found else None, email)
+        path = f"/request/step/{step}"
+        get(path, "wizard page")
+        if step == "documents":
+            response = post(path, {"action": "next"}, "wizard upload",
+                            files={"photo_id": ("id.jpg", JPEG, "image/jpeg")})
+        elif step == "review":
+            response = post(path, {"action": "next"}, "wizard step")
+        elif step == "sign":
+            response = post(path, {"signature_name": f"Avery Drill{n}", "attest": "y",
+                                   "action": "next"}, "wizard submit")
+        else:
+            response = post(path, {**wanted[step], "action": "next"}, "wizard step")
+    return Outcome(False, None, email, "the wizard did not end")

@@ -22,7 +22,7 @@ import pyotp
 from locust import HttpUser, between, constant, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_wizard import JPEG, answers  # noqa: E402
+from http_wizard import walk_wizard  # noqa: E402
 
 ACCOUNTS = json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text()) \
     if os.environ.get("LOAD_ACCOUNTS") else {"requesters": [], "clerks": []}
@@ -69,28 +69,7 @@ class WizardUser(PortalUser):
         self.client.cookies.clear()
         n = _next(_numbers)
         self.client.headers["X-Forwarded-For"] = f"10.200.{n // 250 % 250}.{n % 250 + 1}"
-        wanted = answers(100000 + n)
-        self.page("/request", "wizard page")
-        response = self.send("/request/begin", {"action": "new"}, "wizard step")
-        for _ in range(30):
-            if response.status_code != 302:
-                return
-            step = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
-            if step == "sent":
-                self.page("/request/sent", "receipt")
-                return
-            self.page(f"/request/step/{step}", "wizard page")
-            path = f"/request/step/{step}"
-            if step == "documents":
-                response = self.send(path, {"action": "next"}, "wizard upload",
-                                     files={"photo_id": ("id.jpg", JPEG, "image/jpeg")})
-            elif step == "review":
-                response = self.send(path, {"action": "next"}, "wizard step")
-            elif step == "sign":
-                response = self.send(path, {"signature_name": f"Avery Drill{100000 + n}",
-                                            "attest": "y", "action": "next"}, "wizard submit")
-            else:
-                response = self.send(path, {**wanted[step], "action": "next"}, "wizard step")
+        walk_wizard(self.page, self.send, 100000 + n)
 
 
 class RequesterUser(PortalUser):

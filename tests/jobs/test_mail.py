@@ -3,7 +3,6 @@ marked for the clerk, an SMTP outage waited out (R-SEC-4: neutral sender)."""
 
 from __future__ import annotations
 
-import socket
 from contextlib import contextmanager
 
 import pytest
@@ -11,6 +10,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from portal.jobs.models import DONE, FAILED, PENDING, Job
+from tests.ports import free_port
 
 
 class Inbox:
@@ -30,17 +30,11 @@ class Inbox:
         return "250 Message accepted"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp(app):
     """A real SMTP server on loopback, and the app configured to send to it."""
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     app.config.update(MAIL_BACKEND="smtp", MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=port,

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import secrets
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ports import free_port, wait_for_port
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """http://127.0.0.1:<port> of a moto S3 server started for this test session."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
+    try:
+        wait_for_port(port)
+    except RuntimeError:
         server.kill()
         pytest.fail("moto's S3 server did not start")
     yield f"http://127.0.0.1:{port}"
