@@ -9,6 +9,7 @@ to run the suite on a weekend, a holiday, New Year's Eve or a change of daylight
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -166,6 +167,25 @@ def db(app):
     with app.app_context():
         g.db_read_first = True
         yield get_session()
+
+
+@pytest.fixture
+def scope(app):
+    """Open a short unit of work (own app context, committed on exit) for setup or checks.
+
+    Each scope has its own session, so what the client's requests did is read fresh and no
+    transaction stays open while the client runs. A bare request context lets operations that
+    compose emails pick a language, as they would inside a clerk's request.
+    """
+    from portal.core.db import commit, get_session
+
+    @contextmanager
+    def unit():
+        with app.test_request_context():
+            yield get_session()
+            commit()
+
+    return unit
 
 
 @pytest.fixture

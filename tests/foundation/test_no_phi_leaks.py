@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
@@ -40,21 +39,8 @@ def seen_urls(app):
     return urls
 
 
-@pytest.fixture
-def unit(app):
-    from portal.core.db import commit, get_session
-
-    @contextmanager
-    def scope():
-        with app.test_request_context():
-            yield get_session()
-            commit()
-
-    return scope
-
-
 def test_a_whole_request_leaves_no_phi_in_logs_urls_emails_or_audit(
-    app, client, unit, outbox, seen_urls, caplog
+    app, client, scope, outbox, seen_urls, caplog
 ):
     caplog.set_level(logging.DEBUG)
     wizard = Wizard(client)
@@ -66,7 +52,7 @@ def test_a_whole_request_leaves_no_phi_in_logs_urls_emails_or_audit(
     path = link.split("localhost", 1)[1]
     client.post(path)
 
-    with unit() as session:
+    with scope() as session:
         req = session.scalar(select(RecordRequest))
         staff, actor = clerk_side.clerk(session)
         clerk_side.verify_and_locate(session, req, actor)
@@ -81,7 +67,7 @@ def test_a_whole_request_leaves_no_phi_in_logs_urls_emails_or_audit(
     page = client.get(shared_path)
     assert page.status_code == 200
 
-    with unit() as session:
+    with scope() as session:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert len(events) > 10
     audit_text = json.dumps([[e.action, e.object_type, e.summary] for e in events])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import socket
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
@@ -48,15 +47,6 @@ def calls(monkeypatch):
     return seen
 
 
-@contextmanager
-def _unit(app):
-    from portal.core.db import commit, get_session
-
-    with app.test_request_context():
-        yield get_session()
-        commit()
-
-
 def _run_queued(dispatcher) -> int:
     """What a worker process does: take each queued task and run it."""
     ran = 0
@@ -73,21 +63,21 @@ def _status(app, job_id: int) -> str:
         return get_session().scalar(select(Job.status).where(Job.id == job_id))
 
 
-def test_a_committed_job_is_handed_to_the_queue_and_run_by_a_worker(app, dispatcher, calls):
+def test_a_committed_job_is_handed_to_the_queue_and_run_by_a_worker(app, scope, dispatcher, calls):
     from portal.jobs.outbox import enqueue
 
-    with _unit(app) as session:
+    with scope() as session:
         job_id = enqueue(session, KIND, {"n": 1}).id
     assert calls == [] and dispatcher.huey.pending_count() == 1
     assert _run_queued(dispatcher) == 1
     assert calls == [{"n": 1}] and _status(app, job_id) == DONE
 
 
-def test_the_sweep_hands_over_a_job_whose_hand_over_was_lost(app, dispatcher, calls):
+def test_the_sweep_hands_over_a_job_whose_hand_over_was_lost(app, scope, dispatcher, calls):
     from portal.core.db import get_session
     from portal.jobs.outbox import enqueue
 
-    with _unit(app) as session:
+    with scope() as session:
         job_id = enqueue(session, KIND, {"n": 2}).id
     dispatcher.huey.flush()  # the hand-over is lost (Redis restarted, the process died)
     with app.app_context():  # and a minute has passed
@@ -101,21 +91,21 @@ def test_the_sweep_hands_over_a_job_whose_hand_over_was_lost(app, dispatcher, ca
     assert calls == [{"n": 2}] and _status(app, job_id) == DONE
 
 
-def test_a_job_handed_over_twice_runs_once(app, dispatcher, calls):
+def test_a_job_handed_over_twice_runs_once(app, scope, dispatcher, calls):
     from portal.jobs.outbox import enqueue
 
-    with _unit(app) as session:
+    with scope() as session:
         job_id = enqueue(session, KIND, {"n": 3}).id
     dispatcher.notify([job_id])
     assert _run_queued(dispatcher) == 2 and calls == [{"n": 3}]
 
 
-def test_redis_down_at_commit_loses_nothing(app, calls, monkeypatch):
+def test_redis_down_at_commit_loses_nothing(app, scope, calls, monkeypatch):
     from portal.jobs.outbox import enqueue
 
     dispatcher = app.extensions["jobs_dispatcher"]
     monkeypatch.setattr(dispatcher.huey.storage, "enqueue",
                         lambda *a, **k: (_ for _ in ()).throw(ConnectionError("down")))
-    with _unit(app) as session:
+    with scope() as session:
         job_id = enqueue(session, KIND, {"n": 4}).id
     assert _status(app, job_id) == PENDING  # written; the sweep will hand it over

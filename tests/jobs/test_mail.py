@@ -3,8 +3,6 @@ marked for the clerk, an SMTP outage waited out (R-SEC-4: neutral sender)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -45,19 +43,6 @@ def smtp(app):
     inbox.controller.stop()
 
 
-@pytest.fixture
-def unit(app):
-    from portal.core.db import commit, get_session
-
-    @contextmanager
-    def scope():
-        with app.test_request_context():
-            yield get_session()
-            commit()
-
-    return scope
-
-
 def _mail_jobs(app) -> list[Job]:
     from portal.core.db import get_session
 
@@ -79,10 +64,10 @@ def _make_due(app, job_id: int) -> None:
 
 
 def test_mail_is_delivered_over_smtp_with_the_neutral_sender_and_the_job_s_message_id(
-        app, unit, smtp):
+        app, scope, smtp):
     from portal.jobs.mail import message_id, send_mail
 
-    with unit():
+    with scope():
         send_mail("person@example.test", "Update from the Records Custodian", "Hello")
     [job] = _mail_jobs(app)
     [raw] = smtp.messages
@@ -159,12 +144,12 @@ def test_a_refused_address_is_marked_undeliverable_on_the_request_page(
 
 
 def test_mail_waits_out_an_smtp_outage_and_is_delivered_when_the_server_returns(
-        app, unit, smtp):
+        app, scope, smtp):
     from portal.jobs.mail import send_mail
     from portal.jobs.outbox import run_job
 
     smtp.controller.stop()  # the server is down
-    with unit():
+    with scope():
         send_mail("person@example.test", "Subject", "Hello")
     [job] = _mail_jobs(app)
     assert job.status == PENDING and job.attempts == 1

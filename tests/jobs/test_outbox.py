@@ -3,7 +3,6 @@ retried with backoff, failed for good with a reason and an alert, never lost."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -13,20 +12,6 @@ from portal.jobs.models import DONE, FAILED, PENDING, RUNNING, Job
 from portal.jobs.outbox import HANDLERS, Handler, PermanentFailure
 
 KIND = "tests.recorder"
-
-
-@pytest.fixture
-def unit(app):
-    """A short unit of work with its own session, committed on exit (as a request is)."""
-    from portal.core.db import commit, get_session
-
-    @contextmanager
-    def scope():
-        with app.test_request_context():
-            yield get_session()
-            commit()
-
-    return scope
 
 
 @pytest.fixture
@@ -54,7 +39,7 @@ def _jobs(app) -> list[Job]:
         return rows
 
 
-def test_a_job_runs_once_its_transaction_commits_and_never_if_it_rolls_back(app, unit, recorder):
+def test_a_job_runs_once_its_transaction_commits_and_never_if_it_rolls_back(app, scope, recorder):
     from portal.core.db import get_session, rollback
     from portal.jobs.outbox import enqueue
 
@@ -63,19 +48,19 @@ def test_a_job_runs_once_its_transaction_commits_and_never_if_it_rolls_back(app,
         enqueue(get_session(), KIND, {"n": 1})
         rollback()
     assert calls == [] and _jobs(app) == []
-    with unit() as session:
+    with scope() as session:
         enqueue(session, KIND, {"n": 2})
     assert calls == [{"n": 2}]
     [job] = _jobs(app)
     assert job.status == DONE and job.attempts == 1 and job.payload == b""
 
 
-def test_the_payload_is_encrypted_at_rest(app, unit, monkeypatch):
+def test_the_payload_is_encrypted_at_rest(app, scope, monkeypatch):
     """An address and a sign-in token wait in the outbox: never in the clear (R-SEC-2)."""
     from portal.jobs.dispatch import InlineDispatcher
 
     monkeypatch.setattr(InlineDispatcher, "notify", lambda self, ids: None)  # keep it pending
-    with unit():
+    with scope():
         from portal.identity.operations import request_sign_in_link
 
         request_sign_in_link("someone.private@example.test")
@@ -85,7 +70,7 @@ def test_the_payload_is_encrypted_at_rest(app, unit, monkeypatch):
 
 
 def test_a_failing_handler_is_retried_later_then_fails_for_good_with_an_alert(
-        app, unit, recorder, outbox):
+        app, scope, recorder, outbox):
     from portal.core.db import get_session
     from portal.jobs.outbox import enqueue, run_job
     from portal.trail.models import AuditEvent
@@ -94,7 +79,7 @@ def test_a_failing_handler_is_retried_later_then_fails_for_good_with_an_alert(
     calls, failures = recorder
     failures.extend([TimeoutError("smtp slow"), TimeoutError("smtp slow"),
                      ConnectionError("down")])
-    with unit() as session:
+    with scope() as session:
         job_id = enqueue(session, KIND, {"n": 1}).id
     [job] = _jobs(app)
     assert job.status == PENDING and job.attempts == 1 and job.last_error == "TimeoutError"
@@ -125,25 +110,25 @@ def test_each_retry_waits_about_twice_as_long_as_the_one_before_up_to_an_hour():
     assert retry_delay(30).total_seconds() <= 3600 * 1.2
 
 
-def test_a_permanent_failure_is_not_retried_and_keeps_its_reason(app, unit, recorder):
+def test_a_permanent_failure_is_not_retried_and_keeps_its_reason(app, scope, recorder):
     calls, failures = recorder
     failures.append(PermanentFailure("The mail server refused the address (code 550)"))
     from portal.jobs.outbox import enqueue
 
-    with unit() as session:
+    with scope() as session:
         enqueue(session, KIND, {})
     [job] = _jobs(app)
     assert len(calls) == 1 and job.status == FAILED and job.attempts == 1
     assert job.last_error == "The mail server refused the address (code 550)"
 
 
-def test_a_job_whose_worker_died_runs_again_when_its_lease_expires(app, unit, recorder):
+def test_a_job_whose_worker_died_runs_again_when_its_lease_expires(app, scope, recorder):
     """kill -9 after the claim: the row says 'running' until the lease ends, then runs."""
     from portal.core.db import get_session, utcnow
     from portal.jobs.outbox import enqueue, run_due
 
     calls, _ = recorder
-    with unit() as session:
+    with scope() as session:
         job = enqueue(session, KIND, {"n": 7})
         job.status, job.attempts = RUNNING, 1  # claimed by a worker that then died
         job.locked_until = utcnow() + timedelta(minutes=5)
@@ -157,38 +142,38 @@ def test_a_job_whose_worker_died_runs_again_when_its_lease_expires(app, unit, re
     assert row.status == DONE and row.attempts == 2
 
 
-def test_two_workers_claiming_the_same_job_run_it_once(app, unit, recorder, monkeypatch):
+def test_two_workers_claiming_the_same_job_run_it_once(app, scope, recorder, monkeypatch):
     from portal.jobs.dispatch import InlineDispatcher
     from portal.jobs.outbox import enqueue, run_job
 
     calls, _ = recorder
     monkeypatch.setattr(InlineDispatcher, "notify", lambda self, ids: None)
-    with unit() as session:
+    with scope() as session:
         job_id = enqueue(session, KIND, {}).id
     assert run_job(app, job_id) == DONE
     assert run_job(app, job_id) is None  # the second hand-over finds it taken
     assert len(calls) == 1
 
 
-def test_a_dedupe_key_writes_the_job_once(app, unit, recorder):
+def test_a_dedupe_key_writes_the_job_once(app, scope, recorder):
     from portal.jobs.outbox import enqueue
 
-    with unit() as session:
+    with scope() as session:
         assert enqueue(session, KIND, {}, dedupe_key="periodic:x:2026-12-03") is not None
-    with unit() as session:
+    with scope() as session:
         assert enqueue(session, KIND, {}, dedupe_key="periodic:x:2026-12-03") is None
     assert len(_jobs(app)) == 1
 
 
-def test_an_admin_can_run_a_failed_job_again(app, unit, recorder):
+def test_an_admin_can_run_a_failed_job_again(app, scope, recorder):
     from portal.core.db import get_session
     from portal.jobs.outbox import enqueue, retry_failed
 
     calls, failures = recorder
     failures.append(PermanentFailure("refused"))
-    with unit() as session:
+    with scope() as session:
         job_id = enqueue(session, KIND, {"n": 1}).id
-    with unit() as session:
+    with scope() as session:
         assert retry_failed(session, job_id, by="staff:1")
     [job] = _jobs(app)
     assert job.status == DONE and job.retried_by == "staff:1" and len(calls) == 2
@@ -222,14 +207,14 @@ def test_every_sign_in_request_writes_exactly_one_job_known_address_or_not_r_id_
     assert counts == {"identity.sign_in_link": 2, "mail.send": 1}
 
 
-def test_the_thread_dispatcher_runs_what_is_due(app, unit, recorder, monkeypatch):
+def test_the_thread_dispatcher_runs_what_is_due(app, scope, recorder, monkeypatch):
     """The embedded default: one thread of the serving process polls the outbox."""
     from portal.jobs.dispatch import InlineDispatcher, ThreadDispatcher
     from portal.jobs.outbox import enqueue
 
     calls, _ = recorder
     monkeypatch.setattr(InlineDispatcher, "notify", lambda self, ids: None)
-    with unit() as session:
+    with scope() as session:
         enqueue(session, KIND, {"n": 3})
     assert calls == []
     ThreadDispatcher(app).loop(once=True)

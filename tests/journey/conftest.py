@@ -1,32 +1,12 @@
-"""Fixtures of the patient-journey tests: short database scopes and a wizard driver."""
+"""Fixtures of the patient-journey tests: row counts and a wizard driver (``scope`` is in
+tests/conftest.py)."""
 
 from __future__ import annotations
-
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.journey.samples import Wizard
-
-
-@pytest.fixture
-def scope(app):
-    """Open a short unit of work (own app context, committed on exit) for setup or checks.
-
-    Each scope has its own session, so what the client's requests did is read fresh and no
-    transaction stays open while the client runs. A bare request context lets operations that
-    compose emails pick a language, as they would inside a clerk's request.
-    """
-    from portal.core.db import commit, get_session
-
-    @contextmanager
-    def unit():
-        with app.test_request_context():
-            yield get_session()
-            commit()
-
-    return unit
 
 
 @pytest.fixture
