@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import threading
@@ -168,3 +169,21 @@ def visit(page, axe_check, narrow):
     from tests.browser.test_journey_patient import Visit
 
     return Visit(page, axe_check, narrow)
+
+
+STAFF_PASSWORD = "correct horse battery staple"  # tests.factories' default
+
+
+def sign_in_staff(page, base: str, email: str, secret: str, *, step: int = 0) -> None:
+    """Sign a member of staff in through the real pages: password, then the authenticator's
+    code (``step=1``: the next code, for a second sign-in within the same 30 seconds)."""
+    from tests.factories import totp_now
+
+    page.goto(base + "/staff/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/staff/mfa"))
+    page.get_by_label("Code", exact=True).fill(totp_now(secret, step=step))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/staff/mfa" not in url)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from portal.core.db import commit, get_session
-from tests.factories import make_staff_with_mfa, totp_now
+from tests.browser.conftest import sign_in_staff
+from tests.factories import make_staff_with_mfa
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct horse battery staple"
 
 
 def test_an_admin_adds_a_clerk_and_gets_the_setup_link(live_server, page, axe_check):
@@ -17,12 +16,7 @@ def test_an_admin_adds_a_clerk_and_gets_the_setup_link(live_server, page, axe_ch
         staff, secret = make_staff_with_mfa(get_session(), "admin",
                                             email="browser.admin2@example.test")
         commit()
-    page.goto(live_server.url + "/staff/sign-in")
-    page.get_by_label("Email address").fill("browser.admin2@example.test")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Code", exact=True).fill(totp_now(secret))
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_staff(page, live_server.url, "browser.admin2@example.test", secret)
     page.get_by_role("heading", name="Staff accounts").wait_for()
     axe_check(page, context="staff list")
     page.get_by_role("link", name="Add a member of staff").click()
@@ -50,12 +44,7 @@ def test_an_admin_sees_a_failed_job_with_its_reason_and_runs_it_again(live_serve
         commit()
         job_id = job.id
     page.set_viewport_size({"width": 320, "height": 800})
-    page.goto(live_server.url + "/staff/sign-in")
-    page.get_by_label("Email address").fill("browser.admin3@example.test")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Code", exact=True).fill(totp_now(secret))
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_staff(page, live_server.url, "browser.admin3@example.test", secret)
     page.get_by_role("heading", name="Staff accounts").wait_for()
     page.goto(live_server.url + "/staff/admin/jobs")
     page.get_by_role("heading", name="Background jobs").wait_for()

@@ -13,11 +13,11 @@ from portal.audit.verify import verify_export
 from portal.core.db import commit, get_session
 from portal.trail.signing import load_private_key, public_key_pem
 from tests.audit.helpers import add_events
-from tests.factories import make_request, make_staff_with_mfa, totp_now
+from tests.browser.conftest import sign_in_staff
+from tests.factories import make_request, make_staff_with_mfa
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -35,14 +35,7 @@ def auditor_setup(live_server):
 
 
 def _sign_in(page, base: str, secret: str) -> None:
-    page.goto(base + "/staff/sign-in")
-    page.get_by_label("Email address").fill("browser.auditor@example.test")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r"/staff/mfa"))
-    page.get_by_label("Code", exact=True).fill(totp_now(secret))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/staff/mfa" not in url)
+    sign_in_staff(page, base, "browser.auditor@example.test", secret)
 
 
 def _download(page, link_name: str, tmp_path: Path) -> Path:

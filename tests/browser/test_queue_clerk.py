@@ -15,6 +15,7 @@ from datetime import date
 
 import pytest
 
+from tests.browser.conftest import sign_in_staff
 from tests.factories import (
     advance_request,
     make_request,
@@ -23,12 +24,10 @@ from tests.factories import (
     make_staff_with_mfa,
     sample_pdf,
     third_party_consent,
-    totp_now,
 )
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery staple"
 
 
 @contextmanager
@@ -51,14 +50,7 @@ class Clerk:
         self.axe_check(self.page, context=context)
 
     def sign_in(self, email: str, secret: str) -> None:
-        self.page.goto(self.base + "/staff/sign-in")
-        self.page.get_by_label("Email address").fill(email)
-        self.page.get_by_label("Password", exact=True).fill(PASSWORD)
-        self.page.get_by_role("button", name="Continue").click()
-        self.page.wait_for_url(re.compile(r"/staff/mfa"))
-        self.page.get_by_label("Code", exact=True).fill(totp_now(secret))
-        self.page.get_by_role("button", name="Sign in").click()
-        self.page.wait_for_url(lambda url: "/staff/mfa" not in url)
+        sign_in_staff(self.page, self.base, email, secret)
 
     def press(self, name: str, context: str) -> None:
         self.page.get_by_role("button", name=name, exact=True).click()

@@ -14,11 +14,11 @@ import time
 import pytest
 
 from portal.core.db import commit, get_session
+from tests.browser.conftest import STAFF_PASSWORD, sign_in_staff
 from tests.factories import make_request, make_staff_with_mfa, totp_now
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery staple"
 IDLE_SECONDS = 25
 
 
@@ -35,7 +35,7 @@ def _sign_in_clerk(live_server, page) -> float:
         commit()
     page.goto(live_server.url + "/staff/sign-in")
     page.get_by_label("Email address").fill("idle.clerk@example.test")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
     started = time.time()
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile(r"/staff/mfa"))
@@ -63,14 +63,7 @@ def test_stay_signed_in_keeps_the_session_past_its_first_deadline(live_server, p
 
 
 def _sign_in(page, live_server, email: str, secret: str, *, step: int = 0) -> None:
-    page.goto(live_server.url + "/staff/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r"/staff/mfa"))
-    page.get_by_label("Code", exact=True).fill(totp_now(secret, step=step))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/staff/mfa" not in url)
+    sign_in_staff(page, live_server.url, email, secret, step=step)
 
 
 def _clerk_with_a_request(live_server, *emails: str) -> tuple[list[str], int]:
