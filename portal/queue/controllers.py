@@ -51,7 +51,7 @@ from portal.rules import lifecycle
 from portal.rules.deadlines import today_pacific
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import StoredDocument
-from portal.storage.operations import open_document
+from portal.storage.operations import open_document, verify_document
 from portal.storage.uploads import UploadRejected, clean_upload
 
 FILTER_FLAGS = ("mine", "unassigned", "overdue", "due_soon", "awaiting")
@@ -485,8 +485,6 @@ def document_download(request_id: int, document_id: int):
     """The original file, as an attachment, with its own audit event."""
     req = _load(request_id)
     document = _document(req, document_id)
-    from portal.requests.grants import verify_document
-
     try:
         verify_document(document)
     except IntegrityError:

@@ -40,7 +40,7 @@ from portal.rules.deadlines import format_date, format_due, today_pacific
 from portal.rules.fees import format_cents
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import StoredDocument
-from portal.storage.operations import open_document
+from portal.storage.operations import open_document, verify_document
 from portal.storage.uploads import UploadRejected, clean_upload
 
 
@@ -443,7 +443,7 @@ def attachment(request_id: int, document_id: int):
     if document is None or document.request_id != req.id or document.message_id not in messages:
         abort(404)
     try:
-        grants.verify_document(document)
+        verify_document(document)
     except IntegrityError:
         abort(500)
     journey.record_attachment_download(session, req, document, current_actor())

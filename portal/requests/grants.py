@@ -12,7 +12,6 @@ stored; the requester pages call :func:`redeem_for_requester`; the third-party p
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -30,9 +29,8 @@ from portal.jobs.mail import send_mail
 from portal.release.models import DownloadGrant, Release
 from portal.requests.disclosures import record_disclosure
 from portal.requests.models import RecordRequest
-from portal.storage.filestore import IntegrityError
 from portal.storage.models import StoredDocument
-from portal.storage.operations import open_document
+from portal.storage.operations import verify_document
 from portal.trail.chain import append_event
 
 PATIENT = "patient"
@@ -255,16 +253,6 @@ def _consume(
         record_disclosure(session, session.get(RecordRequest, release.request_id), release,
                           actor, via="download", disclosed_at=utcnow())
     return grant, document
-
-
-def verify_document(document: StoredDocument) -> None:
-    """Read the whole stored file once and compare its digest; raises IntegrityError."""
-    digest = hashlib.sha256()
-    with open_document(document) as reader:
-        for chunk in iter(lambda: reader.read(1024 * 1024), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != document.sha256:
-        raise IntegrityError(document.storage_key)
 
 
 def stream_chunks(reader: BinaryIO, chunk_size: int = 256 * 1024):

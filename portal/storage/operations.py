@@ -103,6 +103,17 @@ class FsckReport:
     quarantined: int = 0
 
 
+def verify_document(document: StoredDocument) -> None:
+    """Read the whole stored file once and compare its digest; raises IntegrityError (a
+    downloaded packet is checked before it leaves, `fsck` checks every file)."""
+    digest = hashlib.sha256()
+    with open_document(document) as reader:
+        for chunk in iter(lambda: reader.read(1024 * 1024), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != document.sha256:
+        raise IntegrityError(document.storage_key)
+
+
 def sweep_pending(session: Session, *, older_than: timedelta = timedelta(minutes=15)) -> int:
     """Files whose unit of work never committed (the process was killed): removed, unless a
     row points to them after all (killed between the commit and clearing the marker).
@@ -146,7 +157,10 @@ def check_store(session: Session, *, repair: bool = False, verify_content: bool 
     if repair:
         report.swept = sweep_pending(session, older_than=grace)
     pending = {key for key, _marked in store.pending_keys()}
-    rows = dict(session.execute(select(StoredDocument.storage_key, StoredDocument.id)).all())
+    # One query for every row's key, id and digest (what the checks below need).
+    documents = {row.storage_key: row for row in session.execute(
+        select(StoredDocument.storage_key, StoredDocument.id, StoredDocument.sha256))}
+    rows = {key: row.id for key, row in documents.items()}
     report.rows = len(rows)
     present = set()
     for storage_key, written in store.iter_keys():
@@ -163,8 +177,9 @@ def check_store(session: Session, *, repair: bool = False, verify_content: bool 
         if storage_key not in present:
             report.missing.append(document_id)
         elif verify_content:
-            document = session.get(StoredDocument, document_id)
-            if not _content_intact(store, document):
+            try:
+                verify_document(documents[storage_key])
+            except IntegrityError:
                 report.damaged.append(document_id)
     stale = store.stale_incoming(cutoff)
     report.incomplete = len(stale)
@@ -179,16 +194,3 @@ def check_store(session: Session, *, repair: bool = False, verify_content: bool 
         "missing": len(report.missing), "damaged": len(report.damaged),
         "incomplete": report.incomplete, "quarantined": report.quarantined})
     return report
-
-
-def _content_intact(store: FileStore, document: StoredDocument) -> bool:
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with store.open(document.storage_key) as reader:
-            for chunk in reader:
-                digest.update(chunk)
-                size += len(chunk)
-    except IntegrityError:
-        return False
-    return size == document.size and digest.hexdigest() == document.sha256
