@@ -118,10 +118,15 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *,
     else:
         session.add(job)
     session.flush()
+    _hand_over_after_commit(job.id)
+    return job
+
+
+def _hand_over_after_commit(job_id: int) -> None:
+    """Once the job's transaction commits, tell the dispatcher (it may run it at once)."""
     dispatcher = current_app.extensions.get("jobs_dispatcher")
     if dispatcher is not None:
-        db.after_commit(lambda: dispatcher.notify([job.id]))
-    return job
+        db.after_commit(lambda: dispatcher.notify([job_id]))
 
 
 def due_job_ids(session: Session, now: datetime, limit: int = 50) -> list[int]:
@@ -228,9 +233,7 @@ def retry_failed(session: Session, job_id: int, *, by: str) -> bool:
     job.finished_at, job.retried_by = None, by
     append_event(session, "job.retried", actor=SYSTEM, object_type="job", object_id=job.id,
                  request_id=job.request_id, summary={"kind": job.kind, "by": by})
-    dispatcher = current_app.extensions.get("jobs_dispatcher")
-    if dispatcher is not None:
-        db.after_commit(lambda: dispatcher.notify([job.id]))
+    _hand_over_after_commit(job.id)
     return True
 
 
