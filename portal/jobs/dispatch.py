@@ -21,7 +21,6 @@ import threading
 import time as time_module
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 from sqlalchemy import delete
@@ -37,9 +36,9 @@ from portal.jobs.outbox import (
     run_due,
     run_job,
 )
+from portal.rules.deadlines import pacific_time
 
 log = logging.getLogger("portal.jobs")
-LOCAL = ZoneInfo("America/Los_Angeles")
 #: How long finished jobs are kept (their payload is already gone) before they are deleted.
 DONE_KEEP_DAYS = 30
 
@@ -77,7 +76,7 @@ SCHEDULE: tuple[Periodic, ...] = (
 
 def schedule_due(session, now: datetime) -> list[str]:
     """Write today's periodic jobs whose time has passed and that are not written yet."""
-    local = now.astimezone(LOCAL)
+    local = pacific_time(now)  # the schedule is in Los Angeles time, as every deadline
     written = []
     for item in SCHEDULE:
         slot = item.slot(local)
@@ -143,6 +142,8 @@ class ThreadDispatcher:
 
     def start(self) -> None:
         """Start the thread once per process (again after a fork: threads do not survive it)."""
+        if self._pid == os.getpid():  # every request asks: answer without the lock
+            return
         with self._lock:
             if self._pid == os.getpid():
                 return
