@@ -21,7 +21,7 @@ from portal.jobs.mail import send_mail
 from portal.jobs.outbox import JobContext, handler
 from portal.requests.models import RecordRequest
 from portal.rules import lifecycle
-from portal.rules.deadlines import format_date, pacific_date, today_pacific
+from portal.rules.deadlines import clock_state, format_date, pacific_date, today_pacific
 from portal.rules.permissions import ASSIGN_REQUESTS, WORK_REQUESTS, permissions_for
 
 #: Days before the abandonment date on which a requester who owes an answer is reminded.
@@ -37,9 +37,10 @@ class Digest:
 
 
 def _digest(rows, today: date, soon_days: int) -> Digest:
-    overdue = [ref for ref, due in rows if due < today]
-    soon = [ref for ref, due in rows if today <= due <= today + timedelta(days=soon_days)]
-    return Digest(overdue, soon)
+    """The open requests' references by their standing (rules.deadlines.clock_state)."""
+    states = [(ref, clock_state(due, today, None, soon_days)) for ref, due in rows]
+    return Digest([ref for ref, state in states if state == "overdue"],
+                  [ref for ref, state in states if state == "due_soon"])
 
 
 def clerk_digests(session: Session, today: date, soon_days: int) -> dict[int, Digest]:
