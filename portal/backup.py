@@ -37,7 +37,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from portal.core.keys import FILE_KEY_FILE, read_key
-from portal.storage.filestore import DecryptingReader, encrypt_stream
+from portal.storage.filestore import DecryptingReader, UnknownFile, encrypt_stream
 from portal.storage.operations import file_store
 from portal.trail.signing import load_private_key, sign_manifest, signature_valid
 
@@ -193,7 +193,7 @@ def take_backup(app: Flask, target: Path, *, echo: Callable[[str], None] = print
     for storage_key in snapshot.storage_keys:
         try:
             source = store.open_raw(storage_key)
-        except Exception:  # deleted since the snapshot (a purge): fsck will name the row
+        except UnknownFile:  # deleted since the snapshot (a purge): fsck will name the row
             gone.append(storage_key)
             continue
         with source, (target / FILES_DIR / storage_key).open("wb") as copy:
