@@ -118,13 +118,18 @@ def revision(message: str, rev_id: str | None) -> None:
 def demo_data(patients: int) -> None:
     """Fill the database with an obviously fake roster and requests (development only)."""
     from portal.core import db
-    from portal.demo import make_demo_data
+    from portal.demo import DemoDataPresent, make_demo_data
 
     if current_app.config["ENV"] not in ("development", "testing"):
         raise click.ClickException(
             "demo-data runs only with ENV=development (never in production)."
         )
-    counts = make_demo_data(db.get_session(), patients=patients)
+    try:
+        counts = make_demo_data(db.get_session(), patients=patients)
+    except DemoDataPresent:
+        click.echo("The demo data is already there; nothing was added. "
+                   "To start again, delete instance/portal.sqlite3 and run `make run` again.")
+        return
     db.commit()
     click.echo(
         f"Created {counts['patients']} fake roster patients and {counts['requests']} requests."

@@ -47,8 +47,23 @@ PATHS = {
 }
 
 
+class DemoDataPresent(Exception):
+    """The database already holds the demo roster: a second run would collide with it."""
+
+
+def demo_data_present(session: Session) -> bool:
+    """Whether an earlier run left its roster (the first demo MRN) in this database."""
+    return session.scalar(select(RosterPatient.id).where(RosterPatient.mrn == "DEMO-00001")
+                          ) is not None
+
+
 def make_demo_data(session: Session, *, patients: int = 40, seed: int = 2018) -> dict[str, int]:
-    """Create a fake roster and requests in many states; returns counts."""
+    """Create a fake roster and requests in many states; returns counts.
+
+    Raises DemoDataPresent, before writing anything, when an earlier run's data is there.
+    """
+    if demo_data_present(session):
+        raise DemoDataPresent
     rng = random.Random(seed)
     roster = []
     for n in range(patients):

@@ -74,6 +74,19 @@ def test_demo_data_releases_records_with_a_denial_and_a_disclosure(runner, app):
     assert recipients == ["Demo Law Office"]
 
 
+def test_demo_data_run_twice_says_it_is_already_there(runner, app):
+    from portal.core.db import get_session
+
+    assert runner.invoke(args=["demo-data", "--patients", "12"]).exit_code == 0
+    with app.app_context():
+        before = get_session().scalar(select(func.count()).select_from(RecordRequest))
+    again = runner.invoke(args=["demo-data", "--patients", "12"])
+    assert again.exit_code == 0, again.output
+    assert "already there" in again.output and "Traceback" not in again.output
+    with app.app_context():
+        assert get_session().scalar(select(func.count()).select_from(RecordRequest)) == before
+
+
 def test_demo_data_refuses_to_run_in_production(app_config):
     app_config.update(ENV="production", TESTING=False)
     app = create_app(app_config)
