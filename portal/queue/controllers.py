@@ -38,7 +38,7 @@ from portal.accounts.sessions import current_actor
 from portal.core.db import get_session, read_mostly, rollback
 from portal.core.errors import Conflict
 from portal.core.ids import arg_int
-from portal.core.security import SANDBOX_CSP
+from portal.core.security import SANDBOX_CSP, file_response
 from portal.identity.previews import PreviewUnavailable, render_preview
 from portal.queue import forms, listing, page
 from portal.requests import actions as operations
@@ -472,11 +472,12 @@ def document_preview(request_id: int, document_id: int):
                                       "document.previewed", page=page_number)
     if preview is None:
         response = Response(message, mimetype="text/plain", status=422)
-    else:
-        response = Response(preview.png, mimetype="image/png")
-        response.headers["X-Page-Count"] = str(preview.page_count)
-    response.headers["Content-Security-Policy"] = SANDBOX_CSP
-    response.headers["Content-Disposition"] = "inline"
+        response.headers["Content-Security-Policy"] = SANDBOX_CSP
+        return response
+    # The PNG is the portal's own rendering (pixels re-encoded), so it may show inline.
+    response = file_response(preview.png, filename=f"page-{page_number}.png",
+                             media_type="image/png", generated=True, inline=True)
+    response.headers["X-Page-Count"] = str(preview.page_count)
     return response
 
 
@@ -498,12 +499,10 @@ def document_download(request_id: int, document_id: int):
         with open_document(document) as reader:
             yield from iter(lambda: reader.read(256 * 1024), b"")
 
-    response = Response(stream_with_context(chunks()), mimetype="application/octet-stream")
-    filename = operations.display_filename(document.filename).replace('"', "")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Content-Length"] = str(document.size)
-    response.headers["Content-Security-Policy"] = SANDBOX_CSP
-    return response
+    return file_response(stream_with_context(chunks()),
+                         filename=operations.display_filename(document.filename),
+                         media_type="application/octet-stream", length=document.size,
+                         generated=False)
 
 
 # --- Paper and phone requests -----------------------------------------------------------

@@ -28,7 +28,7 @@ from portal.accounts.permissions import public, requester_required, token_requir
 from portal.accounts.sessions import current_actor
 from portal.core.db import get_session
 from portal.core.ids import arg_int
-from portal.core.security import pdf_attachment
+from portal.core.security import file_response, pdf_attachment
 from portal.extensions import limiter
 from portal.requester import drafts, flow, forms, journey, wizard
 from portal.requests import grants, letters
@@ -39,7 +39,7 @@ from portal.rules.consent import RECIPIENT_KINDS
 from portal.rules.deadlines import format_date, format_due, today_pacific
 from portal.rules.fees import format_cents
 from portal.storage.filestore import IntegrityError
-from portal.storage.models import StoredDocument
+from portal.storage.models import GENERATED_KINDS, StoredDocument
 from portal.storage.operations import open_document, verify_document
 from portal.storage.uploads import UploadRejected, clean_upload
 
@@ -406,10 +406,10 @@ def acknowledgement(request_id: int):
 def _stream_document(document: StoredDocument, filename: str) -> Response:
     # The file is opened here, in the request; the body then streams without needing it.
     reader = open_document(document)
-    response = Response(grants.stream_chunks(reader), mimetype=document.media_type)
+    response = file_response(grants.stream_chunks(reader), filename=filename,
+                             media_type=document.media_type, length=document.size,
+                             generated=document.kind in GENERATED_KINDS)
     response.call_on_close(reader.close)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Content-Length"] = str(document.size)
     return response
 
 

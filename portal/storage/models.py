@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.db import Base, UTCDateTime, utcnow
 
+#: Kinds of document the portal makes itself; every other kind came from someone's upload.
+GENERATED_KINDS = frozenset({"letter", "packet"})
+
 
 class StoredDocument(Base):
     """A file in the encrypted store (R-SEC-2), attached to a request, a draft or a message."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from portal.core.security import SANDBOX_CSP
 from portal.release.models import Disclosure, DownloadGrant, Release
 from portal.requests.models import Consent
 from portal.rules.deadlines import today_pacific
@@ -163,6 +164,8 @@ def test_the_right_access_code_downloads_and_records_a_disclosure_r_aud_1(client
     req, grant, token = shared
     response = client.post(f"/shared/{token}", data={"access_code": "abcd 2345"})
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["Content-Security-Policy"] == SANDBOX_CSP
     with scope() as session:
         disclosure = session.scalar(select(Disclosure))
         assert disclosure.request_id == req.id and disclosure.release_id == grant.release_id

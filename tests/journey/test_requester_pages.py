@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from portal.core.security import SANDBOX_CSP
 from portal.release.models import DownloadGrant
 from portal.requests.models import Consent, Message, RecordRequest
 from portal.rules.lifecycle import STATUS_LABELS
@@ -179,6 +180,10 @@ def test_the_requester_can_open_a_file_they_attached(client, waiting, scope):
         document = session.scalar(select(StoredDocument))
     response = client.get(f"/my-requests/{req.id}/files/{document.id}")
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    # R-SEC-5: an uploaded file never renders in the portal's origin, and nothing in it runs.
+    assert response.headers["Content-Disposition"] == 'attachment; filename="letters.pdf"'
+    assert response.headers["Content-Security-Policy"] == SANDBOX_CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_withdrawing_asks_first_then_withdraws(client, mine, scope):

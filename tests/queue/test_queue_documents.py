@@ -77,6 +77,7 @@ def test_the_original_downloads_as_an_attachment_with_its_own_audit_event(client
     assert response.data == data
     assert response.headers["Content-Disposition"] == 'attachment; filename="id.jpg"'
     assert response.mimetype == "application/octet-stream"
+    assert response.headers["Content-Security-Policy"] == SANDBOX_CSP
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "document.downloaded"))
 
 
