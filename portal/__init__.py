@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import DEFAULT_SECRET_KEY, DEFAULTS, environment_overrides
+from portal.core import logredact
 from portal.core.keys import SECRET_KEY_FILE, read_key
 
 #: The web areas, each with its blueprint(s); the roster's pages live with the clerks' queue.
@@ -55,6 +56,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    # The URL map is complete: every log line now loses the tokens its rules name.
+    logredact.learn_routes(app.url_map)
+    logredact.install()
     return app
 
 
@@ -101,7 +105,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    """Application logs carry no PHI: events name surrogate ids only (R-SEC-4)."""
+    """Application logs carry no PHI: events name surrogate ids only (R-SEC-4); request lines
+    lose their tokens and query values (portal.core.logredact, installed once routes exist)."""
     level = logging.DEBUG if app.debug else logging.INFO
     logging.getLogger("portal").setLevel(level)
     if not logging.getLogger().handlers:
