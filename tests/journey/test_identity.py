@@ -263,3 +263,51 @@ def test_the_sign_in_email_is_sent_by_a_background_job_outside_any_request(app, 
         request_sign_in_link("known@example.test")
         commit()
     assert [m["To"] for m in outbox()] == ["known@example.test"]
+
+
+class RecordingDispatcher:
+    """Keeps the ids of committed jobs instead of running them, as a separate worker would."""
+
+    def __init__(self) -> None:
+        self.job_ids: list[int] = []
+
+    def notify(self, job_ids: list[int]) -> None:
+        self.job_ids.extend(job_ids)
+
+    def start(self) -> None:
+        pass
+
+
+def _web_work(app, client, email: str) -> tuple[list[str], list[str]]:
+    """The SQL the sign-in answer runs (parameters apart) and the kinds of job it leaves."""
+    from sqlalchemy import event
+
+    from portal.jobs.models import Job
+
+    dispatcher = app.extensions["jobs_dispatcher"] = RecordingDispatcher()
+    engine = app.extensions["db_engine"]
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _many):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post("/sign-in", data={"email": email})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 302
+    with app.app_context():
+        from portal.core.db import get_session
+
+        kinds = [get_session().get(Job, job_id).kind for job_id in dispatcher.job_ids]
+    return statements, kinds
+
+
+def test_the_sign_in_answer_does_the_same_work_for_a_known_and_an_unknown_address(app, known):
+    """R-ID-5: the web process neither looks the address up nor sends mail; one job does."""
+    known_sql, known_jobs = _web_work(app, app.test_client(), "known@example.test")
+    unknown_sql, unknown_jobs = _web_work(app, app.test_client(), "nobody@example.test")
+    assert known_jobs == unknown_jobs == ["identity.sign_in_link"]
+    assert known_sql == unknown_sql
+    assert all("FROM requester" not in s and "JOIN requester" not in s for s in known_sql)
