@@ -11,6 +11,10 @@ same twelve columns as CSV four ways, in one run, on the same machine:
   HTTP        GET /audit/trail/export.csv from the app under gunicorn (one sync worker)
   CLI         `flask --app portal export audit --format csv --out FILE`
 
+then times `flask --app portal audit verify` (the whole chain, against the recorded heads)
+next to that CLI export and to `sha256sum` of its file (targets: within 2x of the export,
+peak memory under 150 MB).
+
 and prints rows per second, the ratio to the reference (targets: within 3x of sqlite3, within
 2x of psql), the server's memory growth over its idle size while streaming, and the CLI's peak
 resident memory (target: under 150 MB). The portal's export also neutralises risky cells,
@@ -227,6 +231,7 @@ def run(database: str, url: str, count: int, reference_command: list[str], targe
     os.environ["PORTAL_INSTANCE_PATH"] = str(work / "instance")
     env = dict(os.environ, PORTAL_DATABASE_URL=url, PORTAL_SECRET_KEY=SECRET,
                PORTAL_KEY_DIR=str(work / "keys"), PORTAL_INSTANCE_PATH=str(work / "instance"),
+               PORTAL_AUDIT_HEAD_FILE=str(work / f"heads-{database}.jsonl"),
                PYTHONPATH=str(ROOT))
     port = free_port()
     env["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"
@@ -262,6 +267,18 @@ def run(database: str, url: str, count: int, reference_command: list[str], targe
     row("  the same without app start-up", seconds - startup, rows, reference,
         f"(start-up {startup:.2f} s)")
     print(f"  target: within {target:g}x of the reference, memory under 150 MB")
+    export_seconds = seconds
+
+    # audit verify walks the whole chain (and checks the export's head): next to the export.
+    hashing, _ = timed_child(["sha256sum", str(work / "cli.csv")], env=env)
+    row("sha256sum of the CLI export", hashing, rows, export_seconds, "(bytes only)")
+    seconds, peak = timed_child([*flask, "audit", "verify"], env=env)
+    row("CLI flask audit verify", seconds, count, export_seconds,
+        f"peak {peak / 1024:.0f} MB")
+    print(f"  target: audit verify within 2x of the CLI export "
+          f"({'met' if seconds <= 2 * export_seconds else 'MISSED'}), memory under 150 MB "
+          f"({'met' if peak / 1024 < 150 else 'MISSED'}); ratios in this block are to the "
+          f"CLI export")
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ BLUEPRINTS = (
 #: so that a worker can run any job that any process wrote.
 JOB_MODULES = (
     "portal.jobs.mail",
+    "portal.audit.heads",
     "portal.jobs.dispatch",
     "portal.identity.operations",
     "portal.requests.location",
@@ -76,6 +77,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         "KEY_DIR": str(instance / "keys"),
         "STORAGE_DIR": str(instance / "files"),
         "OUTBOX_DIR": str(instance / "outbox"),
+        "AUDIT_HEAD_FILE": str(instance / "audit-heads.jsonl"),
     }
     for key, value in defaults.items():
         if not app.config.get(key):

@@ -123,6 +123,11 @@ DEFAULTS: dict[str, object] = {
     # Longest date range one filter or export may cover: seven years spans the six-year
     # retention (R-AUD-3) with room to spare, and keeps every export bounded.
     "AUDIT_MAX_RANGE_DAYS": 2557,
+    # Where the hourly job appends the signed chain head (portal.audit.heads): a path outside
+    # the database host's reach (README "Keeping the audit trail whole"). Default: in the
+    # instance folder. "off" disables it (then only export manifests hold heads).
+    "AUDIT_HEAD_FILE": "",
+    "AUDIT_HEAD_EVERY_MINUTES": 60,
     # --- Flask ---
     # A form's token lives as long as the session it belongs to (sign-in and sign-out replace
     # it; sessions have their own idle and absolute limits), so a page kept open while working

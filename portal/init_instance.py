@@ -1,7 +1,8 @@
 """Prepare an instance before the portal can start: `python -m portal.init_instance`.
 
-Generates the secret key, the file-encryption key, the field key and the export-signing key
-(each mode 0600) in KEY_DIR. With ``--development`` it also writes instance/config.py with
+Generates the secret key, the file-encryption key, the field key, the export-signing key and
+the head-signing key (each mode 0600) in KEY_DIR; run again after an upgrade, it adds any key
+a new version needs. With ``--development`` it also writes instance/config.py with
 development settings (ENV=development, placeholder custodian details). Existing keys and an
 existing config.py are never overwritten.
 """

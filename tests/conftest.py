@@ -93,6 +93,7 @@ def make_test_config(database_url: str, root: Path, **overrides) -> dict:
         "KEY_DIR": str(root / "keys"),
         "STORAGE_DIR": str(root / "files"),
         "OUTBOX_DIR": str(root / "outbox"),
+        "AUDIT_HEAD_FILE": str(root / "audit-heads.jsonl"),
         "BASE_URL": "http://localhost",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,

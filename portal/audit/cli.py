@@ -1,7 +1,8 @@
 """Auditor commands: chain checks, export checks, and exports for scheduled jobs.
 
-    flask --app portal audit verify [--head ID:HASH]    walk the chain, name the first broken link
+    flask --app portal audit verify [--head ID:HASH]    walk the chain, check every recorded head
     flask --app portal audit head                       print the head to record outside the portal
+    flask --app portal audit record-head                append the signed head to the head file
     flask --app portal audit public-key                 print the export-signing public key
     flask --app portal audit verify-export FILE MANIFEST [--public-key PEM]
     flask --app portal export requests|audit --from DATE --to DATE --format csv|jsonl --out FILE
@@ -22,6 +23,7 @@ from flask.cli import AppGroup
 from werkzeug.datastructures import MultiDict
 
 from portal.audit import exports, operations
+from portal.audit.heads import record_head, recorded_heads
 from portal.audit.verify import verify_export
 from portal.core.actor import SYSTEM
 from portal.core.db import commit, get_session
@@ -47,18 +49,39 @@ def _parse_head(_ctx, _param, value: str | None) -> ChainHead | None:
 
 @audit_group.command("verify")
 @click.option("--head", "recorded", callback=_parse_head, metavar="ID:HASH",
-              help="A head recorded earlier outside the portal: catches a chain rewritten "
-                   "from scratch.")
+              help="A head you recorded yourself, checked as well as those the portal "
+                   "recorded.")
 def verify_command(recorded: ChainHead | None) -> None:
-    """Walk the hash chain and name the first broken link (exit status 1 if broken)."""
-    result = verify_chain(get_session(), recorded)
+    """Walk the hash chain and check it against every recorded head (exit status 1 if not).
+
+    The heads: the head file the hourly job appends to (AUDIT_HEAD_FILE) and the chain head
+    in every signed export manifest. A chain that ends before one of them was shortened.
+    """
+    session = get_session()
+    reading = recorded_heads(session, current_app.config)
+    result = verify_chain(session, recorded, recorded=reading.heads)
+    for problem in reading.problems:
+        click.echo(f"UNTRUSTED: {problem}.", err=True)
     if not result.ok:
         click.echo(f"BROKEN at event {result.broken_at}: {result.reason}. "
                    f"{result.checked} event(s) before it verified.", err=True)
         raise SystemExit(1)
     head = f"{result.head.id}:{result.head.hash}" if result.head else "(empty chain)"
-    checked = f" and matches the recorded head {recorded.id}" if recorded else ""
-    click.echo(f"OK: {result.checked} event(s) verified{checked}. Head {head}")
+    heads = len(reading.heads) + (1 if recorded else 0)
+    click.echo(f"OK: {result.checked} event(s) verified, against {heads} recorded head(s). "
+               f"Head {head}")
+    if reading.problems:
+        raise SystemExit(1)
+
+
+@audit_group.command("record-head")
+def record_head_command() -> None:
+    """Append the current head, signed, to the head file now (the hourly job does the same)."""
+    head = record_head(get_session(), current_app.config)
+    if head is None:
+        click.echo("Nothing recorded: the trail is empty or AUDIT_HEAD_FILE is off.", err=True)
+        raise SystemExit(1)
+    click.echo(f"Recorded head {head.id}:{head.hash} in {current_app.config['AUDIT_HEAD_FILE']}.")
 
 
 @audit_group.command("head")

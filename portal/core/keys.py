@@ -17,6 +17,8 @@ SECRET_KEY_FILE = "secret_key"
 FILE_KEY_FILE = "file_store.key"
 FIELD_KEY_FILE = "field.key"
 SIGNING_KEY_FILE = "export_signing.key"
+#: Signs the audit-chain heads recorded outside the database (R-SEC-5: a key per kind).
+HEAD_KEY_FILE = "audit_head.key"
 
 _Built = TypeVar("_Built")
 
@@ -55,7 +57,7 @@ def keyed_app_object(extension: str, key_file: str, what: str,
 
 
 def _new_signing_key() -> bytes:
-    """An Ed25519 private key (PKCS#8 PEM) that signs export manifests (R-SEC-3)."""
+    """An Ed25519 private key (PKCS#8 PEM): export manifests (R-SEC-3), audit heads."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -67,7 +69,8 @@ def _new_signing_key() -> bytes:
 
 
 def ensure_keys(key_dir: Path) -> list[str]:
-    """Generate any missing key (secret, file store, field, export signing); return those made."""
+    """Generate any missing key (secret, file store, field, export and head signing); return
+    those made."""
     key_dir = Path(key_dir)
     created = []
     wanted = {
@@ -75,6 +78,7 @@ def ensure_keys(key_dir: Path) -> list[str]:
         FILE_KEY_FILE: lambda: secrets.token_bytes(32),
         FIELD_KEY_FILE: lambda: secrets.token_bytes(32),
         SIGNING_KEY_FILE: _new_signing_key,
+        HEAD_KEY_FILE: _new_signing_key,
     }
     for name, make in wanted.items():
         if not (key_dir / name).exists():

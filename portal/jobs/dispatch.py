@@ -22,7 +22,7 @@ import time as time_module
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from flask import Flask, g
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import delete
 
 from portal.core import db
@@ -52,11 +52,16 @@ class Periodic:
     kind: str
     at: time = time(0, 0)
     every: timedelta | None = None
+    #: A setting (in minutes) that replaces ``every`` when it is set.
+    every_setting: str | None = None
 
-    def slot(self, local: datetime) -> str | None:
+    def slot(self, local: datetime, config=None) -> str | None:
         """The dedupe slot ``local`` falls in, or None before today's time has come."""
-        if self.every is not None:
-            seconds = int(self.every.total_seconds())
+        every = self.every
+        if self.every_setting and config is not None and config.get(self.every_setting):
+            every = timedelta(minutes=int(config[self.every_setting]))
+        if every is not None:
+            seconds = int(every.total_seconds())
             since_midnight = local.hour * 3600 + local.minute * 60 + local.second
             return f"{local.date().isoformat()}T{since_midnight // seconds}"
         return local.date().isoformat() if local.time() >= self.at else None
@@ -71,6 +76,9 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("requester-reminders", "reminders.requesters", time(9, 0)),
     # Files whose unit of work never committed (a process killed mid-request).
     Periodic("storage-sweep", "storage.sweep_pending", every=timedelta(minutes=15)),
+    # The chain head, signed, to the head file outside the database (portal.audit.heads).
+    Periodic("audit-head", "audit.record_head", every=timedelta(hours=1),
+             every_setting="AUDIT_HEAD_EVERY_MINUTES"),
 )
 
 
@@ -78,8 +86,9 @@ def schedule_due(session, now: datetime) -> list[str]:
     """Write today's periodic jobs whose time has passed and that are not written yet."""
     local = pacific_time(now)  # the schedule is in Los Angeles time, as every deadline
     written = []
+    config = current_app.config if has_app_context() else None
     for item in SCHEDULE:
-        slot = item.slot(local)
+        slot = item.slot(local, config)
         if item.kind not in HANDLERS or slot is None:
             continue
         key = f"periodic:{item.name}:{slot}"

@@ -31,19 +31,19 @@ class SigningKeyMissing(RuntimeError):
 
     def __init__(self, key_dir: Path):
         super().__init__(
-            f"No export-signing key in {key_dir}. Run `flask --app portal init-instance` to "
+            f"A signing key is missing from {key_dir}. Run `flask --app portal init-instance` to "
             "create the missing keys."
         )
 
 
-def load_private_key(key_dir: Path | str) -> Ed25519PrivateKey:
-    """The manifest-signing key from the key directory."""
-    raw = read_key(Path(key_dir), SIGNING_KEY_FILE)
+def load_private_key(key_dir: Path | str, name: str = SIGNING_KEY_FILE) -> Ed25519PrivateKey:
+    """A signing key from the key directory: the manifests' (default) or ``name``."""
+    raw = read_key(Path(key_dir), name)
     if raw is None:
         raise SigningKeyMissing(Path(key_dir))
     key = serialization.load_pem_private_key(raw, password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise TypeError(f"{SIGNING_KEY_FILE} is not an Ed25519 private key")
+        raise TypeError(f"{name} is not an Ed25519 private key")
     return key
 
 

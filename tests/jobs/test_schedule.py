@@ -24,7 +24,10 @@ def _schedule(app, moment: datetime, *, daily_only: bool = True) -> list[str]:
     with app.test_request_context():
         written = schedule_due(get_session(), moment)
         commit()
-    return [w for w in written if w != "storage-sweep"] if daily_only else written
+    from portal.jobs.dispatch import SCHEDULE
+
+    sliced = {item.name for item in SCHEDULE if item.every is not None}
+    return [w for w in written if w not in sliced] if daily_only else written
 
 
 def test_each_daily_job_is_written_once_a_day_after_its_hour_in_los_angeles(app):
@@ -45,6 +48,16 @@ def test_the_storage_sweep_is_written_once_a_quarter_of_an_hour(app):
     assert "storage-sweep" not in _schedule(app, moment + timedelta(minutes=10),
                                             daily_only=False)
     assert "storage-sweep" in _schedule(app, moment + timedelta(minutes=15), daily_only=False)
+
+
+def test_the_audit_head_is_recorded_hourly_or_as_configured(app):
+    moment = datetime(2026, 12, 3, 20, 1, tzinfo=UTC)
+    assert "audit-head" in _schedule(app, moment, daily_only=False)
+    assert "audit-head" not in _schedule(app, moment + timedelta(minutes=30), daily_only=False)
+    assert "audit-head" in _schedule(app, moment + timedelta(minutes=60), daily_only=False)
+    app.config["AUDIT_HEAD_EVERY_MINUTES"] = 10
+    assert "audit-head" in _schedule(app, moment + timedelta(minutes=70), daily_only=False)
+    assert "audit-head" in _schedule(app, moment + timedelta(minutes=80), daily_only=False)
 
 
 def test_a_day_missed_while_every_worker_was_down_is_caught_up_when_one_starts(app):
