@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring as _encode_string
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from portal.core.actor import Actor
@@ -205,35 +205,46 @@ class RecordedHead:
 # ensure_ascii=False), about ten times faster. Should the two ever differ for some value, a
 # row whose fast hash does not match is checked again the exact way before it is reported.
 
-_VERIFY_BATCH = 10_000
+_VERIFY_BATCH = 10_000  # rows per read (the LIMIT in _FAST_SQL)
 #: Summaries repeat (most are {} or a from/to pair); their canonical text is kept, bounded.
 _SUMMARY_CACHE_SIZE = 50_000
 
 
-def _json_value(value: object) -> str:
-    if value is None:
-        return "null"
-    if type(value) is str:
-        return _encode_string(value)
-    return str(int(value))
+# Plain statements for the driver's cursor (LIMIT is _VERIFY_BATCH).
+_FAST_SQL = {
+    "postgresql": (
+        "SELECT id, to_char(occurred_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), actor_type, actor_id, action, "
+        "object_type, object_id, request_id, client_ip, summary::text, prev_hash, hash "
+        "FROM audit_event WHERE id > %s ORDER BY id LIMIT 10000"),
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): the ISO form is one replace away.
+    "sqlite": (
+        "SELECT id, replace(occurred_at, ' ', 'T') || '+00:00', actor_type, actor_id, action, "
+        "object_type, object_id, request_id, client_ip, summary, prev_hash, hash "
+        "FROM audit_event WHERE id > ? ORDER BY id LIMIT 10000"),
+}
 
 
-def _fast_rows(session: Session, after: int):
-    """Rows of (id, occurred_at text, actor_type, actor_id, action, object_type, object_id,
-    request_id, client_ip, summary JSON text, prev_hash, hash) in id order, after ``after``."""
-    if session.get_bind().dialect.name == "postgresql":
-        occurred = literal_column("to_char(occurred_at AT TIME ZONE 'UTC', "
-                                  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
-        summary = literal_column("summary::text")
-    else:
-        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): the ISO form is one replace away.
-        occurred = literal_column("replace(occurred_at, ' ', 'T') || '+00:00'")
-        summary = literal_column("summary")
-    e = AuditEvent
-    return session.execute(
-        select(e.id, occurred, e.actor_type, e.actor_id, e.action, e.object_type, e.object_id,
-               e.request_id, e.client_ip, summary, e.prev_hash, e.hash)
-        .where(e.id > after).order_by(e.id).limit(_VERIFY_BATCH)).all()
+def _fast_batches(session: Session):
+    """Lists of rows (id, occurred_at text, actor_type, actor_id, action, object_type,
+    object_id, request_id, client_ip, summary JSON text, prev_hash, hash) in id order.
+
+    Read through the driver's own cursor, in the session's transaction: a million rows as
+    SQLAlchemy Row objects would cost more than checking them.
+    """
+    statement = _FAST_SQL[session.get_bind().dialect.name]
+    cursor = session.connection().connection.cursor()
+    try:
+        after = 0
+        while True:
+            cursor.execute(statement, (after,))
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield rows
+            after = rows[-1][0]
+    finally:
+        cursor.close()
 
 
 def _exact_hash_matches(session: Session, event_id: int) -> bool:
@@ -261,20 +272,16 @@ def verify_chain(session: Session, expected_head: ChainHead | None = None, *,
     summaries: dict[str, str] = {}
     prev_hash = GENESIS_HASH
     expected_id = 1
-    last: ChainHead | None = None
-    loads, dumps, sha256 = json.loads, json.dumps, hashlib.sha256
-    while True:
-        rows = _fast_rows(session, expected_id - 1)
-        if not rows:
-            break
+    loads, dumps, sha256, enc = json.loads, json.dumps, hashlib.sha256, _encode_string
+    for rows in _fast_batches(session):
         for (event_id, occurred, actor_type, actor_id, action, object_type, object_id,
              request_id, client_ip, summary_text, stored_prev, stored_hash) in rows:
             checked = expected_id - 1
             if event_id != expected_id:
-                return VerifyResult(False, checked, last, event_id,
+                return VerifyResult(False, checked, _head(checked, prev_hash), event_id,
                                     f"event {expected_id} is missing (next found: {event_id})")
             if stored_prev != prev_hash:
-                return VerifyResult(False, checked, last, event_id,
+                return VerifyResult(False, checked, _head(checked, prev_hash), event_id,
                                     f"event {event_id} does not follow event {event_id - 1}")
             summary = summaries.get(summary_text)
             if summary is None:
@@ -282,32 +289,41 @@ def verify_chain(session: Session, expected_head: ChainHead | None = None, *,
                                 ensure_ascii=False)
                 if len(summaries) < _SUMMARY_CACHE_SIZE:
                     summaries[summary_text] = summary
+            # Inline, not a function per value (a million rows): None is null, text quoted.
             canonical = (
-                f'{{"action":{_json_value(action)},"actor_id":{_json_value(actor_id)},'
-                f'"actor_type":{_json_value(actor_type)},"client_ip":{_json_value(client_ip)},'
-                f'"id":{event_id},"object_id":{_json_value(object_id)},'
-                f'"object_type":{_json_value(object_type)},"occurred_at":"{occurred}",'
-                f'"request_id":{_json_value(request_id)},"summary":{summary}}}')
+                f'{{"action":{"null" if action is None else enc(action)},'
+                f'"actor_id":{"null" if actor_id is None else int(actor_id)},'
+                f'"actor_type":{"null" if actor_type is None else enc(actor_type)},'
+                f'"client_ip":{"null" if client_ip is None else enc(client_ip)},'
+                f'"id":{event_id},"object_id":{"null" if object_id is None else int(object_id)},'
+                f'"object_type":{"null" if object_type is None else enc(object_type)},'
+                f'"occurred_at":"{occurred}",'
+                f'"request_id":{"null" if request_id is None else int(request_id)},'
+                f'"summary":{summary}}}')
             if sha256((prev_hash + canonical).encode("utf-8")).hexdigest() != stored_hash \
                     and not _exact_hash_matches(session, event_id):
-                return VerifyResult(False, checked, last, event_id,
+                return VerifyResult(False, checked, _head(checked, prev_hash), event_id,
                                     f"event {event_id} was altered (its hash does not match)")
             for item in heads.get(event_id, ()):
                 if item.head.hash != stored_hash:
-                    return VerifyResult(False, checked, last, event_id,
+                    return VerifyResult(False, checked, _head(checked, prev_hash), event_id,
                                         f"event {event_id} differs from {_described(item)}: "
                                         f"the chain was rewritten")
             prev_hash = stored_hash
-            last = ChainHead(event_id, stored_hash)
             expected_id += 1
     checked = expected_id - 1
     beyond = [item for head_id, items in heads.items() if head_id > checked for item in items]
     if beyond:
         item = max(beyond, key=lambda i: i.head.id)
-        return VerifyResult(False, checked, last, item.head.id,
+        return VerifyResult(False, checked, _head(checked, prev_hash), item.head.id,
                             f"{_described(item)} (event {item.head.id}) is not in the chain, "
                             f"which ends at event {checked}: events were deleted")
-    return VerifyResult(True, checked, last)
+    return VerifyResult(True, checked, _head(checked, prev_hash))
+
+
+def _head(checked: int, last_hash: str) -> ChainHead | None:
+    """The last verified event as a head (None before the first)."""
+    return ChainHead(checked, last_hash) if checked else None
 
 
 def _described(item: RecordedHead) -> str:
