@@ -92,6 +92,16 @@ DEFAULTS: dict[str, object] = {
     "ABANDON_AFTER_DAYS": 30,
     "ID_UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
     "RECORD_UPLOAD_MAX_BYTES": 200 * 1024 * 1024,
+    # Every upload is rebuilt inert in a process of its own (portal.storage.rebuild), within
+    # these limits; PDFs from outside become page images at UPLOAD_RASTER_DPI.
+    "UPLOAD_MAX_PAGES": 300,
+    "RECORD_MAX_PAGES": 2000,
+    "UPLOAD_RASTER_DPI": 150,
+    "UPLOAD_REBUILD_MEMORY_MB": 1536,
+    "UPLOAD_REBUILD_CPU_SECONDS": 60,
+    "UPLOAD_REBUILD_WALL_SECONDS": 120,
+    "UPLOAD_REBUILD_STAFF_CPU_SECONDS": 600,
+    "UPLOAD_REBUILD_STAFF_WALL_SECONDS": 900,
     "CONSENT_MAX_MONTHS": 12,
     # Wrong access codes a third-party download link tolerates before it locks (R-SEC-2).
     "DOWNLOAD_CODE_MAX_ATTEMPTS": 5,

@@ -20,6 +20,7 @@ from portal.rules.permissions import (  # noqa: F401 (re-exported for the decora
     EXPORT_IDENTIFIED,
     MANAGE_ROSTER,
     READ_AUDIT,
+    READ_UPLOAD_ORIGINALS,
     RELEASE_RECORDS,
     REVIEW_CLINICAL,
     ROLE_LABELS,

@@ -25,5 +25,6 @@ bp.add_url_rule("/accounting/<int:patient_id>.pdf", "accounting_pdf", c.accounti
 bp.add_url_rule("/accounting/<int:patient_id>.csv", "accounting_csv", c.accounting_csv)
 # POST carries a PDF to hash; nothing is stored.
 bp.add_url_rule("/packets", "packet_check", c.packet_check, methods=["GET", "POST"])
+bp.add_url_rule("/originals", "original", c.original)
 bp.add_url_rule("/dashboard", "dashboard", c.dashboard)
 bp.add_url_rule("/dashboard.csv", "dashboard_csv", c.dashboard_data)

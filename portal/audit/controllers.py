@@ -20,12 +20,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.accounts.permissions import EXPORT_IDENTIFIED, READ_AUDIT, staff_required
+from portal.accounts.permissions import (
+    EXPORT_IDENTIFIED,
+    READ_AUDIT,
+    READ_UPLOAD_ORIGINALS,
+    staff_required,
+)
 from portal.accounts.sessions import current_actor
 from portal.audit import accounting, exports, operations
 from portal.audit.dashboard import dashboard_charts, dashboard_csv, dashboard_numbers
 from portal.audit.forms import (
     DashboardForm,
+    OriginalForm,
     PacketCheckForm,
     PatientLookupForm,
     PeriodForm,
@@ -37,7 +43,7 @@ from portal.audit.request_log import RequestLogTotals, iter_request_log
 from portal.core.db import get_session, read_mostly
 from portal.core.errors import render_error
 from portal.core.ids import arg_int
-from portal.core.security import SANDBOX_CSP
+from portal.core.security import SANDBOX_CSP, file_response
 from portal.requests.models import RecordRequest
 from portal.roster.models import RosterPatient
 from portal.rules.deadlines import today_pacific
@@ -379,3 +385,34 @@ def dashboard_data():
                            months=len(numbers.months))
     return Response(dashboard_csv(numbers), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="dashboard.csv"'})
+
+
+# ---------------------------------------------------------------- originals of uploads
+
+
+@staff_required(READ_AUDIT, READ_UPLOAD_ORIGINALS, reauth=True)
+def original():
+    """An upload's bytes as received (kept as evidence; the portal serves only its inert
+    copy): compliance only, re-authenticated, audited, always as a download of bytes."""
+    form = OriginalForm(formdata=request.args if request.args else None)
+    if not request.args:
+        return render_template("audit/original.html", form=form)
+    if not form.validate():
+        return render_template("audit/original.html", form=form), 400
+    from portal.storage.operations import open_document
+
+    session = get_session()
+    found = operations.open_original(session, current_actor(), form.document.data)
+    if found is None:
+        form.document.errors = [_("No original is kept for document %(number)s: it was not "
+                                  "an upload, or it was stored before originals were kept.",
+                                  number=form.document.data)]
+        return render_template("audit/original.html", form=form), 404
+    _copy, kept = found
+    reader = open_document(kept)
+    response = file_response(iter(lambda: reader.read(256 * 1024), b""),
+                             filename=f"original-{form.document.data}-{kept.filename}",
+                             media_type="application/octet-stream", length=kept.size,
+                             generated=False)
+    response.call_on_close(reader.close)
+    return response

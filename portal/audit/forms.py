@@ -171,6 +171,17 @@ class PatientLookupForm(FlaskForm):
         r"^\S{1,40}$", message=_l("Enter the medical record number as the roster shows it."))])
 
 
+class OriginalForm(FlaskForm):
+    """Which upload's original to open: the document number in its `document.stored` event."""
+
+    class Meta:
+        csrf = False  # a GET lookup; opening the file is audited
+
+    document = IntegerField(_l("Document number"), validators=[
+        NumberRange(min=1, message=_l("Give the document number, as the audit trail shows it.")),
+        IN_DATABASE_RANGE])
+
+
 class PacketCheckForm(FlaskForm):
     """A released PDF to look up by its digest (nothing is stored)."""
 

@@ -25,6 +25,7 @@ from portal.core.db import utcnow
 from portal.release.models import Disclosure, Release
 from portal.requests.models import RecordRequest
 from portal.roster.models import RosterPatient
+from portal.storage.models import StoredDocument
 from portal.trail.chain import append_event, current_head
 
 
@@ -162,3 +163,20 @@ def find_patient(session: Session, actor: Actor, mrn: str) -> RosterPatient | No
                  object_id=patient.id if patient else None,
                  summary={"found": patient is not None})
     return patient
+
+
+def open_original(session: Session, actor: Actor, document_id: int
+                  ) -> tuple[StoredDocument, StoredDocument] | None:
+    """The upload ``document_id`` and the original kept beside it, or None; the opening is
+    audited (R-AUD-2). Only compliance's route calls this: an original is never served
+    elsewhere."""
+    copy = session.get(StoredDocument, document_id)
+    if copy is None:
+        return None
+    original = session.scalar(select(StoredDocument).where(
+        StoredDocument.original_of_id == copy.id, StoredDocument.kind == "original"))
+    if original is None:
+        return None
+    append_event(session, "document.original_opened", actor=actor, object_type="document",
+                 object_id=original.id, request_id=copy.request_id, summary={"copy": copy.id})
+    return copy, original

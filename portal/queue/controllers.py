@@ -518,7 +518,7 @@ def paper_request():
         return render_template("queue/paper_request.html", form=form), 422
     upload = form.scan.data
     try:
-        clean = clean_upload(upload.stream, upload.filename,
+        clean = clean_upload(upload.stream, upload.filename, from_outside=False,
                              max_bytes=int(current_app.config["PAPER_FORM_MAX_BYTES"]))
     except UploadRejected as exc:
         form.scan.errors = [exc.message]
@@ -526,7 +526,8 @@ def paper_request():
     data, consents = page.paper_request_data(form)
     req = operations.enter_paper_request(
         get_session(), data, current_actor(), received_on=form.received_on.data,
-        scan=operations.PaperScan(clean.stream(), clean.filename, clean.media_type),
+        scan=operations.PaperScan(clean.stream(), clean.filename, clean.media_type,
+                                  clean.original),
         consents=consents,
     )
     schedule_roster_match(req.id)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from portal.release.pdf import DOCUMENT_AUTHOR, FONT_DIR, render_pdf
 from portal.rules.notices import PART2_SHORT_STATEMENT
+from portal.storage.rebuild_worker import make_inert
 
 # pikepdf is imported where it is used: most pages and every command never open a PDF.
 if TYPE_CHECKING:
@@ -146,6 +147,9 @@ def release_packet(
             }
         )
         with job.create_pdf() as packet:
+            # The same inertness as every stored upload (a record stored before uploads were
+            # rebuilt included): annotations drawn in, nothing active or attached kept.
+            make_inert(packet)
             _stamp_strips(packet, reference, recipient, generated_on)
             packet.docinfo = packet.make_indirect(
                 Dictionary(

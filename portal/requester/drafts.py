@@ -121,17 +121,24 @@ def draft_documents(session: Session, row: WizardDraft) -> list[StoredDocument]:
 
 
 def delete_document(session: Session, document: StoredDocument) -> None:
-    """Remove a document row now and its encrypted file once the transaction commits."""
-    key = document.storage_key
+    """Remove a document row (and its kept original) now, and their encrypted files once the
+    transaction commits."""
+    originals = list(session.scalars(select(StoredDocument).where(
+        StoredDocument.original_of_id == document.id)))
+    keys = [document.storage_key, *(o.storage_key for o in originals)]
+    for original in originals:
+        session.delete(original)
+    session.flush()  # before the copy: the database's cascade would take them with it
     session.delete(document)
     session.flush()
     store = file_store()
 
-    def _remove_file() -> None:
-        with contextlib.suppress(UnknownFile):
-            store.delete(key)
+    def _remove_files() -> None:
+        for key in keys:
+            with contextlib.suppress(UnknownFile):
+                store.delete(key)
 
-    after_commit(_remove_file)
+    after_commit(_remove_files)
 
 
 def discard_draft(session: Session, row: WizardDraft) -> int:

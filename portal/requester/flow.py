@@ -170,7 +170,7 @@ class RequestWizard:
         self.uploaded[slot] = save_document(
             self.session, clean.stream(), kind=kind, subtype=subtype, filename=clean.filename,
             media_type=clean.media_type, actor=self.actor, max_bytes=limit,
-            draft_id=self.row.id, page_count=clean.page_count,
+            draft_id=self.row.id, page_count=clean.page_count, original=clean.original,
         )
         return None
 

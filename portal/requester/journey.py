@@ -186,7 +186,7 @@ def post_reply(
     for upload in uploads:
         save_document(session, upload.stream(), kind="attachment", filename=upload.filename,
                       media_type=upload.media_type, actor=actor, request_id=req.id,
-                      message_id=message.id)
+                      message_id=message.id, original=upload.original)
     append_event(session, "message.sent", actor=actor, object_type="message",
                  object_id=message.id, request_id=req.id,
                  summary={"author": "requester", "attachments": len(uploads)})

@@ -10,6 +10,7 @@ Refusals are TransitionRefused with plain-language problems, shown to the clerk 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -58,7 +59,7 @@ from portal.rules.notices import DENIAL_GROUNDS
 from portal.storage.filestore import FileTooLarge
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
-from portal.storage.uploads import validate_record_pdf
+from portal.storage.uploads import UploadRejected, rebuilt, validate_record_pdf
 from portal.trail.chain import append_event
 
 # R-ID-2(b)/(d): what a clerk may rely on to decide who the requester is.
@@ -538,16 +539,27 @@ def attach_record(session: Session, req: RecordRequest, actor: Actor, *, part_id
     problems = validate_record_pdf(stream, filename)
     if problems:
         raise RecordRefused(problems)
+    limit = int(current_app.config["RECORD_UPLOAD_MAX_BYTES"])
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise RecordRefused([f"{filename} is larger than {limit // (1024 * 1024)} MB. Split "
+                             "it into smaller files and upload each."])
+    # Kept as scanned, but inert: annotations drawn in, nothing active, images re-encoded.
+    try:
+        stream = io.BytesIO(rebuilt(data, "application/pdf", filename, from_outside=False,
+                                    for_release=True))
+    except UploadRejected as exc:
+        raise RecordRefused([exc.message]) from None
     import pikepdf  # on first use: most pages and every command never open a PDF
 
     with pikepdf.open(stream) as pdf:
         page_count = len(pdf.pages)
     stream.seek(0)
-    limit = int(current_app.config["RECORD_UPLOAD_MAX_BYTES"])
     try:
         document = save_document(
             session, stream, kind="record", filename=filename, media_type="application/pdf",
             actor=actor, max_bytes=limit, request_id=req.id, part_id=part.id, subtype=part.part,
+            original=data,
         )
     except FileTooLarge:
         raise RecordRefused([f"{filename} is larger than {limit // (1024 * 1024)} MB. Split "
@@ -590,6 +602,7 @@ class PaperScan:
     stream: BinaryIO
     filename: str
     media_type: str
+    original: bytes | None = None  # as received, kept as evidence
 
 
 def received_moment(received_on: date) -> datetime:
@@ -619,7 +632,7 @@ def enter_paper_request(session: Session, data: NewRequest, actor: Actor, *,
     try:
         save_document(session, scan.stream, kind="mail_in_form", filename=scan.filename,
                       media_type=scan.media_type, actor=actor, max_bytes=limit,
-                      request_id=req.id)
+                      request_id=req.id, original=scan.original)
     except FileTooLarge:
         raise RecordRefused([f"{scan.filename} is larger than {limit // (1024 * 1024)} MB."]) \
             from None

@@ -17,6 +17,8 @@ REVIEW_CLINICAL = "review_clinical_denials"
 READ_AUDIT = "read_audit"
 EXPORT_IDENTIFIED = "export_identified"
 ADMINISTER_STAFF = "administer_staff"
+#: Open the bytes of an upload as received (kept as evidence beside its inert copy, R-SEC-2).
+READ_UPLOAD_ORIGINALS = "read_upload_originals"
 
 ROLES = ("clerk", "supervisor", "auditor", "compliance", "admin")
 ROLE_LABELS = {
@@ -32,7 +34,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         {WORK_REQUESTS, RELEASE_RECORDS, ASSIGN_REQUESTS, VIEW_WORKLOAD, MANAGE_ROSTER}
     ),
     "auditor": frozenset({READ_AUDIT}),
-    "compliance": frozenset({READ_AUDIT, EXPORT_IDENTIFIED}),
+    "compliance": frozenset({READ_AUDIT, EXPORT_IDENTIFIED, READ_UPLOAD_ORIGINALS}),
     "admin": frozenset({ADMINISTER_STAFF}),
 }
 

@@ -21,7 +21,7 @@ class StoredDocument(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     storage_key: Mapped[str] = mapped_column(String(80), unique=True)
     # photo_id | authority_proof | mail_in_form | record | letter | packet | attachment |
-    # roster_import
+    # roster_import | original
     kind: Mapped[str] = mapped_column(String(20))
     # For letters: acknowledgement | consent | extension | denial | ...; for records: the part.
     subtype: Mapped[str | None] = mapped_column(String(30))
@@ -39,6 +39,11 @@ class StoredDocument(Base):
     )
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
+    # kind 'original': the bytes as uploaded, kept as evidence beside their rebuilt copy (this
+    # row's id). No other link: nothing lists or serves an original but compliance's route.
+    original_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stored_document.id", ondelete="CASCADE"), index=True
     )
     uploaded_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     uploaded_by_requester_id: Mapped[int | None] = mapped_column(ForeignKey("requester.id"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -50,9 +51,14 @@ def save_document(
     actor: Actor,
     max_bytes: int | None = None,
     audit: bool = True,
+    original: bytes | None = None,
     **links,
 ) -> StoredDocument:
-    """Encrypt a stream into the store and record it; ``links`` set request_id, part_id, etc."""
+    """Encrypt a stream into the store and record it; ``links`` set request_id, part_id, etc.
+
+    ``original``: for an upload rebuilt inert, the bytes as received, stored (encrypted) as a
+    document of kind 'original' pointing at this one, with no other link (R-SEC-2).
+    """
     store = file_store()
     # Marked pending until the unit of work commits; if it does not, no row will point to the
     # file: it is removed at the rollback, or by the sweep if the process was killed.
@@ -79,6 +85,15 @@ def save_document(
             object_id=document.id, request_id=document.request_id,
             summary={"kind": kind, "size": blob.size},
         )
+    if original:
+        kept = save_document(session, io.BytesIO(original), kind="original", filename=filename,
+                             media_type="application/octet-stream", actor=actor, audit=False,
+                             original_of_id=document.id)
+        if audit:
+            append_event(session, "document.original_kept", actor=actor,
+                         object_type="document", object_id=kept.id,
+                         request_id=document.request_id,
+                         summary={"copy": document.id, "size": kept.size})
     return document
 
 

@@ -1,10 +1,13 @@
 """Checking uploaded files (photo IDs, proof of authority, attachments) before they are stored.
 
 A file is judged by its content, never by its name: only JPEG, PNG and PDF are accepted.
-Images are decoded and re-encoded with Pillow, so only pixels survive: EXIF (including GPS
-position), comments and any bytes hidden after the image are dropped. Decompression bombs are
-refused before decoding. PDFs are opened with pikepdf; encrypted or damaged files are refused,
-and the copy kept has no document metadata, no scripts and no embedded files.
+Each is rebuilt in a process of its own under memory, CPU, page and pixel limits
+(portal.storage.rebuild): images are decoded and re-encoded, so only pixels survive (EXIF and
+GPS, comments, bytes hidden after the image are dropped); a PDF from outside is rendered page
+by page into a PDF of page images, so nothing of the sender's file survives but what it looks
+like; a staff scan keeps its text and drawings, its annotations flattened into the page, with
+annotations, actions, forms, scripts, XFA, attachments and metadata dropped and every image
+re-encoded. Encrypted or damaged files are refused.
 
 Every refusal is an :class:`UploadRejected` whose message names the file and says what to do.
 
@@ -23,7 +26,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from types import ModuleType
 from typing import TYPE_CHECKING, BinaryIO
@@ -31,7 +34,6 @@ from typing import TYPE_CHECKING, BinaryIO
 from flask_babel import gettext as _
 
 if TYPE_CHECKING:
-    import pikepdf
     from PIL import Image
 
 JPEG = "image/jpeg"
@@ -81,6 +83,8 @@ class CleanUpload:
     media_type: str
     filename: str
     page_count: int | None = None
+    #: The bytes as received: stored as evidence beside the copy, never served (R-SEC-2).
+    original: bytes = field(default=b"", repr=False)
 
     def stream(self) -> BinaryIO:
         """The bytes as a stream, for save_document."""
@@ -151,12 +155,16 @@ def clean_upload(
     *,
     max_bytes: int,
     accepted: tuple[str, ...] = ACCEPTED_TYPES,
+    from_outside: bool = True,
 ) -> CleanUpload:
-    """Check one uploaded file by its content and return a cleaned copy, or raise UploadRejected.
+    """Check one uploaded file by its content and return an inert copy, or raise UploadRejected.
 
     ``max_bytes`` is the size limit of the upload as sent. The type comes from the content; a
     name that claims another accepted type (a ".jpg" that is really a PDF) is refused as
-    disguised, so nobody is surprised later by what they sent.
+    disguised, so nobody is surprised later by what they sent. The copy is rebuilt in a
+    process of its own (portal.storage.rebuild): a PDF ``from_outside`` (a requester's, an
+    attorney's) becomes page images; a staff scan keeps its text but nothing active; a photo
+    keeps its pixels only.
     """
     name = safe_filename(filename)
     data = _read_limited(stream, max_bytes, name)
@@ -173,120 +181,60 @@ def clean_upload(
               "check you chose the right file.", name=name,
               claimed=_(_TYPE_NAMES[claimed]), found=_(_TYPE_NAMES[found]))
         )
-    if found == PDF:
-        cleaned, pages = _clean_pdf(data, name)
-    else:
-        cleaned, pages = _clean_image(data, found, name), None
+    cleaned = rebuilt(data, found, name, from_outside=from_outside)
+    pages = _page_count(cleaned) if found == PDF else None
     stem = PurePosixPath(name).stem if claimed else name
     return CleanUpload(data=cleaned, media_type=found, filename=stem + _SUFFIX[found],
-                       page_count=pages)
+                       page_count=pages, original=data)
 
 
-def _clean_image(data: bytes, media_type: str, name: str) -> bytes:
-    """Decode and re-encode: only pixels survive (no EXIF/GPS, comments or trailing bytes)."""
-    unreadable = _("The picture “%(name)s” could not be read: it may be damaged or not a real "
-                   "photo. Please take the photo again or choose another file.", name=name)
-    too_big = _("The picture “%(name)s” has too many pixels to check safely. Please take the "
-                "photo again at a lower resolution.", name=name)
-    if not _has_end_marker(data, media_type):
-        # WeasyPrint makes Pillow accept truncated images process-wide; check the end here.
-        raise UploadRejected(unreadable)
-    from PIL import ImageOps, UnidentifiedImageError
+def rebuilt(data: bytes, media_type: str, name: str, *, from_outside: bool,
+            for_release: bool = False) -> bytes:
+    """The inert copy of an accepted file, or UploadRejected saying why in plain words."""
+    from flask import current_app
 
-    image_module = pillow()
+    from portal.storage.rebuild import OUTSIDE_PDF, STAFF_PDF, Limits, RebuildRefused, rebuild
+
+    limits = Limits.from_config(current_app.config, staff=for_release)
+    mode = media_type if media_type != PDF else (OUTSIDE_PDF if from_outside else STAFF_PDF)
     try:
-        with refusing_decompression_bombs():
-            with image_module.open(io.BytesIO(data)) as probe:
-                width, height = probe.size
-                if width * height > MAX_IMAGE_PIXELS or width == 0 or height == 0:
-                    raise UploadRejected(too_big)
-                expected = "JPEG" if media_type == JPEG else "PNG"
-                if probe.format != expected:
-                    raise UploadRejected(unreadable)
-                probe.verify()
-            with image_module.open(io.BytesIO(data)) as image:
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-        pixels = _plain_pixels(upright, media_type)
-    except UploadRejected:
-        raise
-    except (image_module.DecompressionBombError, image_module.DecompressionBombWarning):
-        raise UploadRejected(too_big) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise UploadRejected(unreadable) from None
-    out = io.BytesIO()
-    if media_type == JPEG:
-        pixels.save(out, format="JPEG", quality=90, optimize=True)
-    else:
-        pixels.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+        return rebuild(data, mode, limits)
+    except RebuildRefused as refusal:
+        raise UploadRejected(_refusal_message(refusal.code, refusal.detail, name, media_type,
+                                              limits.max_pages)) from None
 
 
-def _has_end_marker(data: bytes, media_type: str) -> bool:
-    """Whether the image data runs to its end marker (JPEG EOI after the scan, PNG IEND)."""
-    if media_type == JPEG:
-        return data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda") >= 0
-    return data.rfind(b"IEND") > data.find(b"IDAT") >= 0
+def _refusal_message(code: str, detail: str, name: str, media_type: str, max_pages: int) -> str:
+    if code == "encrypted":
+        return _("The PDF “%(name)s” is protected by a password or encrypted, so we cannot check "
+                 "it. Please save a copy without a password and choose that file.", name=name)
+    if code == "too_many_pages":
+        return _("The PDF “%(name)s” has %(pages)s pages; one file may have at most %(most)s. "
+                 "Please split it into smaller files and send each.", name=name,
+                 pages=detail or "too many", most=max_pages)
+    if code == "page_too_large":
+        return _("A page of the PDF “%(name)s” is larger than any paper size. Please scan or "
+                 "save it again at a normal page size.", name=name)
+    if code == "too_many_pixels":
+        return _("The picture “%(name)s” has too many pixels to check safely. Please take the "
+                 "photo again at a lower resolution.", name=name)
+    if code == "unsafe":
+        return _("We could not check the file “%(name)s” safely: it is too complex, or damaged. "
+                 "Please save or scan it again (or print it to a new PDF) and choose that file.",
+                 name=name)
+    if media_type == PDF:
+        return _("The PDF “%(name)s” is damaged and could not be opened. Please save or scan it "
+                 "again and choose the new file.", name=name)
+    return _("The picture “%(name)s” could not be read: it may be damaged or not a real "
+             "photo. Please take the photo again or choose another file.", name=name)
 
 
-def _plain_pixels(image: Image.Image, media_type: str) -> Image.Image:
-    """A copy holding pixels only, in a mode the output format can store."""
-    if media_type == JPEG:
-        mode = "L" if image.mode in ("1", "L", "LA", "I", "I;16") else "RGB"
-    else:
-        mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
-        if image.mode in ("1", "L"):
-            mode = "L"
-    return pixels_only(image, mode)
+def _page_count(pdf_bytes: bytes) -> int:
+    """Pages of a PDF the rebuild wrote (our own output, safe to open here)."""
+    import pikepdf
 
-
-def _clean_pdf(data: bytes, name: str) -> tuple[bytes, int]:
-    """Refuse encrypted or damaged PDFs; keep a copy without metadata, scripts or attachments."""
-    damaged = _("The PDF “%(name)s” is damaged and could not be opened. Please save or scan it "
-                "again and choose the new file.", name=name)
-    locked = _("The PDF “%(name)s” is protected by a password or encrypted, so we cannot check "
-               "it. Please save a copy without a password and choose that file.", name=name)
-    import pikepdf  # on first use: most pages and every command never open a PDF
-
-    try:
-        with pikepdf.open(io.BytesIO(data)) as pdf:
-            if pdf.is_encrypted:
-                raise UploadRejected(locked)
-            pages = len(pdf.pages)
-            if pages == 0:
-                raise UploadRejected(damaged)
-            for page in pdf.pages:
-                page.mediabox  # noqa: B018 - touching every page finds broken page trees
-            _strip_active_content(pdf)
-            out = io.BytesIO()
-            pdf.save(out, static_id=False)
-    except UploadRejected:
-        raise
-    except pikepdf.PasswordError:
-        raise UploadRejected(locked) from None
-    except (pikepdf.PdfError, ValueError, KeyError, RuntimeError, OSError):
-        raise UploadRejected(damaged) from None
-    return out.getvalue(), pages
-
-
-def _strip_active_content(pdf: pikepdf.Pdf) -> None:
-    """Remove what could run or hide data: scripts, open actions, attachments, metadata."""
-    root = pdf.Root
-    for key in ("/OpenAction", "/AA", "/Metadata"):
-        if key in root:
-            del root[key]
-    if "/AcroForm" in root and "/XFA" in root.AcroForm:
-        del root.AcroForm["/XFA"]
-    if "/Names" in root:
-        names = root.Names
-        for key in ("/JavaScript", "/EmbeddedFiles"):
-            if key in names:
-                del names[key]
-    if "/Info" in pdf.trailer:
-        del pdf.trailer["/Info"]
-    for page in pdf.pages:
-        if "/AA" in page.obj:
-            del page.obj["/AA"]
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        return len(pdf.pages)
 
 
 # ------------------------------------------------------- record PDFs a clerk attaches for release

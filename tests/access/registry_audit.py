@@ -49,6 +49,8 @@ ROUTES = {
     "audit.accounting_pdf": Route(AUDITORS, kwargs=_patient),
     "audit.accounting_csv": Route(AUDITORS, kwargs=_patient),
     "audit.packet_check": Route(AUDITORS),
+    # The bytes of an upload as received (R-SEC-2): compliance only.
+    "audit.original": Route(COMPLIANCE),
     "audit.dashboard": Route(AUDITORS),
     "audit.dashboard_csv": Route(AUDITORS),
 }

@@ -171,7 +171,7 @@ def test_a_bad_upload_does_not_remove_a_good_one_already_sent(wizard, count):
     wizard.upload_documents()
     response = wizard.refused("documents", files={"photo_id": ("new.jpg", EXECUTABLE)})
     assert "Received: photo_id.jpg" in _page(response)
-    assert count(StoredDocument) == 1
+    assert count(StoredDocument) == 2  # the inert copy and the original kept as evidence
 
 
 def test_a_missing_photo_id_is_asked_for_r_id_2(wizard, count):

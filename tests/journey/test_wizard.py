@@ -155,7 +155,7 @@ def test_an_uploaded_file_stays_with_the_draft_and_is_not_asked_for_again(wizard
 def test_removing_an_uploaded_file_deletes_it(wizard, count, app):
     wizard.fill(PATIENT_ANSWERS, until="documents")
     wizard.upload_documents()
-    assert count(StoredDocument) == 1
+    assert count(StoredDocument) == 2  # the inert copy and the original kept as evidence
     wizard.post("documents", action="remove:photo_id")
     assert count(StoredDocument) == 0
 
@@ -378,7 +378,7 @@ def test_the_roster_match_runs_only_after_the_submission_has_committed_r_id_5(wi
 
 def test_discarding_deletes_the_answers_and_the_files(wizard, count, stored_files):
     wizard.fill(PATIENT_ANSWERS, until="review")
-    assert count(StoredDocument) == 1 and len(stored_files()) == 1
+    assert count(StoredDocument) == 2 and len(stored_files()) == 2  # copy and original
     response = wizard.client.post("/request/discard")
     assert "portal_wizard=;" in response.headers["Set-Cookie"]
     assert count(WizardDraft) == 0 and count(StoredDocument) == 0 and stored_files() == []
