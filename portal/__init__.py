@@ -99,7 +99,16 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if not app.config.get("TRUSTED_HOSTS"):
         host = urlsplit(app.config["BASE_URL"]).hostname
         app.config["TRUSTED_HOSTS"] = None if app.config["TESTING"] else [host]
-    app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    https = app.config["BASE_URL"].startswith("https://")
+    app.config["SESSION_COOKIE_SECURE"] = https
+    # Over https every cookie is __Host- prefixed: Secure, Path=/, no Domain, so no other
+    # host (a sibling subdomain) can set or shadow it. The rename signs everyone out once.
+    app.config["COOKIE_PREFIX"] = "__Host-" if https else ""
+    name = app.config["SESSION_COOKIE_NAME"]
+    if https and not name.startswith("__Host-"):
+        app.config["SESSION_COOKIE_NAME"] = "__Host-" + name
+        app.config["SESSION_COOKIE_PATH"] = "/"
+        app.config["SESSION_COOKIE_DOMAIN"] = None
     app.config["PREFERRED_URL_SCHEME"] = urlsplit(app.config["BASE_URL"]).scheme
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])

@@ -21,6 +21,13 @@ bp.add_url_rule("/admin/staff/<int:staff_id>/reactivate", "staff_reactivate",
                 controllers.staff_reactivate, methods=["POST"])
 bp.add_url_rule("/admin/staff/<int:staff_id>/reset", "staff_reset", controllers.staff_reset,
                 methods=["POST"])
+bp.add_url_rule("/admin/staff/<int:staff_id>/email", "staff_email", controllers.staff_email,
+                methods=["POST"])
+bp.add_url_rule("/admin/changes", "changes_page", controllers.changes_page)
+bp.add_url_rule("/admin/changes/<int:change_id>/approve", "change_approve",
+                controllers.change_approve, methods=["POST"])
+bp.add_url_rule("/admin/changes/<int:change_id>/refuse", "change_refuse",
+                controllers.change_refuse, methods=["POST"])
 bp.add_url_rule("/admin/jobs", "jobs_page", controllers.jobs_page)
 bp.add_url_rule("/admin/jobs/<int:job_id>/retry", "job_retry", controllers.job_retry,
                 methods=["POST"])

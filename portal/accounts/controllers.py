@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from portal.accounts import mfa, operations
+from portal.accounts import approvals, mfa, operations
 from portal.accounts.forms import (
     CodeForm,
     ConfirmForm,
+    EmailChangeForm,
     EnrolForm,
     NewStaffForm,
     ReauthenticateForm,
@@ -41,7 +42,7 @@ from portal.accounts.sessions import (
     start_session,
 )
 from portal.core.actor import Actor
-from portal.core.db import get_session, utcnow
+from portal.core.db import get_session, rollback, utcnow
 from portal.extensions import limiter
 from portal.jobs import outbox
 from portal.jobs.models import FAILED, PENDING, RUNNING
@@ -276,39 +277,62 @@ def staff_list():
                            now=utcnow())
 
 
+_NEEDS_SECOND = ("It waits for a second administrator to approve it under “Changes waiting "
+                 "for approval”.")
+
+
 @staff_required(ADMINISTER_STAFF, reauth=True)
 def staff_new():
-    """Create a member of staff; shows their single-use setup link once (and emails it)."""
+    """Create a member of staff; their roles wait for a second administrator, who sends the
+    setup link to them by email (it is never shown here)."""
     form = NewStaffForm()
     if form.validate_on_submit():
         try:
-            staff, link = operations.create_staff(
+            staff, _change = approvals.create_account(
                 get_session(), email=form.email.data, display_name=form.display_name.data,
-                roles=form.roles.data, licensed=form.licensed_reviewer.data,
-                actor=current_actor(), notify=True)
-        except StaffProblem as problem:
-            form.form_errors.extend(problem.problems)
-        else:
-            return render_template("accounts/setup_link.html", staff=staff, link=link,
-                                   when=operations.pacific_time(link.expires_at), created=True)
-    return _page("accounts/staff_new.html", form)
-
-
-@staff_required(ADMINISTER_STAFF, reauth=True)
-def staff_edit(staff_id: int):
-    """Change a person's name, roles and licence flag; deactivate them or send a reset link."""
-    staff = _load_staff(staff_id)
-    form = _roles_form(staff)
-    if form.validate_on_submit():
-        try:
-            outcome = operations.change_staff(
-                get_session(), staff, display_name=form.display_name.data,
                 roles=form.roles.data, licensed=form.licensed_reviewer.data,
                 actor=current_actor())
         except StaffProblem as problem:
             form.form_errors.extend(problem.problems)
         else:
-            flash(_SAVED_MESSAGES[outcome](), "success")
+            flash(_("The account for %(name)s is made, with no access yet. Its roles wait for a "
+                    "second administrator; once approved, %(name)s gets a link by email to set "
+                    "a password.", name=staff.display_name), "success")
+            return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
+    return _page("accounts/staff_new.html", form)
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def staff_edit(staff_id: int):
+    """Change a person's name, roles and licence flag. Taking access away applies at once;
+    giving any waits for a second administrator."""
+    staff = _load_staff(staff_id)
+    form = _roles_form(staff)
+    if form.validate_on_submit():
+        session, actor = get_session(), current_actor()
+        try:
+            if approvals.widens_access(staff, form.roles.data, form.licensed_reviewer.data):
+                operations._refuse_self(actor, staff, "change the roles or licence of")
+                roles = operations._checked_roles(form.roles.data)
+                if form.display_name.data.strip() != staff.display_name:
+                    operations.rename_staff(session, staff, form.display_name.data,
+                                            actor=actor)
+                approvals.request_change(session, staff, approvals.GRANT_ACCESS,
+                                         {"roles": roles,
+                                          "licensed": form.licensed_reviewer.data},
+                                         actor=actor)
+                message = _("The new access is asked for. ") + _NEEDS_SECOND
+            else:
+                outcome = operations.change_staff(
+                    session, staff, display_name=form.display_name.data,
+                    roles=form.roles.data, licensed=form.licensed_reviewer.data, actor=actor)
+                message = _SAVED_MESSAGES[outcome]()
+        except StaffProblem as problem:
+            rollback()
+            staff = _load_staff(staff_id)
+            form.form_errors.extend(problem.problems)
+        else:
+            flash(message, "success")
             return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
     return _edit_page(staff, form)
 
@@ -328,13 +352,16 @@ def _roles_form(staff: StaffUser, **kwargs) -> StaffRolesForm:
 
 
 def _edit_page(staff: StaffUser, form: StaffRolesForm | None = None,
-               problems: list[str] | None = None):
+               problems: list[str] | None = None, email_form: EmailChangeForm | None = None):
     # formdata=None: a refused button press must not fill the roles form with its own fields.
     form = form or _roles_form(staff, formdata=None)
-    status = 400 if (form.errors or problems) else 200
+    email_form = email_form or EmailChangeForm(formdata=None)
+    status = 400 if (form.errors or problems or email_form.errors) else 200
     return render_template(
         "accounts/staff_edit.html", form=form, staff=staff, problems=problems or [],
-        reset_form=ResetForm(formdata=None),
+        reset_form=ResetForm(formdata=None), email_form=email_form,
+        changes=approvals.pending_changes(get_session(), staff), labels=approvals.LABELS,
+        decide_form=ConfirmForm(formdata=None),
         now=utcnow(), is_self=staff.id == current_user.user.id, role_labels=ROLE_LABELS,
     ), status
 
@@ -353,30 +380,103 @@ def staff_deactivate(staff_id: int):
     return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
 
 
-@staff_required(ADMINISTER_STAFF, reauth=True)
-def staff_reactivate(staff_id: int):
-    """Let a deactivated member of staff sign in again."""
-    staff = _load_staff(staff_id)
-    if ConfirmForm().validate_on_submit():
-        operations.reactivate_staff(get_session(), staff, actor=current_actor())
-        flash(_("%(name)s can sign in again.", name=staff.display_name), "success")
+def _ask(staff: StaffUser, kind: str, details: dict, done: str):
+    try:
+        approvals.request_change(get_session(), staff, kind, details, actor=current_actor())
+    except StaffProblem as problem:
+        return _edit_page(staff, problems=problem.problems)
+    flash(done + " " + _NEEDS_SECOND, "success")
     return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
 
 
 @staff_required(ADMINISTER_STAFF, reauth=True)
+def staff_reactivate(staff_id: int):
+    """Ask for a deactivated member of staff to sign in again (a second administrator agrees)."""
+    staff = _load_staff(staff_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
+    return _ask(staff, approvals.REACTIVATE, {}, _("Reactivation is asked for."))
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
 def staff_reset(staff_id: int):
-    """Send a new single-use setup link; the old password and every session stop working."""
+    """Ask for a new setup link for someone (a second administrator agrees; the link then
+    goes to them by email, and their old password and sessions stop working)."""
     staff = _load_staff(staff_id)
     form = ResetForm()
     if not form.validate_on_submit():
         return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
+    if not staff.is_active:
+        return _edit_page(staff, problems=[_("This account is deactivated. Reactivate it "
+                                             "first.")])
+    return _ask(staff, approvals.RESET_PASSWORD, {"reset_mfa": bool(form.reset_mfa.data)},
+                _("A password reset is asked for."))
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def staff_email(staff_id: int):
+    """Ask for a member of staff's work address to change (a second administrator agrees;
+    the old address is told)."""
+    staff = _load_staff(staff_id)
+    form = EmailChangeForm()
+    if not form.validate_on_submit():
+        return _edit_page(staff, email_form=form)
     try:
-        link = operations.reset_staff_password(get_session(), staff, actor=current_actor(),
-                                               reset_mfa=form.reset_mfa.data, notify=True)
+        approvals.ask_for_email_change(get_session(), staff, form.email.data,
+                                       actor=current_actor())
     except StaffProblem as problem:
-        return _edit_page(staff, problems=problem.problems)
-    return render_template("accounts/setup_link.html", staff=staff, link=link,
-                           when=operations.pacific_time(link.expires_at), created=False)
+        form.email.errors = list(problem.problems)
+        return _edit_page(staff, email_form=form)
+    flash(_("The new email address is asked for.") + " " + _NEEDS_SECOND, "success")
+    return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
+
+
+# --- changes waiting for a second administrator ---
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def changes_page():
+    """Every change to a staff account that waits for a second administrator."""
+    return render_template("accounts/changes.html",
+                           changes=approvals.pending_changes(get_session()),
+                           labels=approvals.LABELS, role_labels=ROLE_LABELS,
+                           decide_form=ConfirmForm(formdata=None),
+                           me=current_user.user.id)
+
+
+def _change(change_id: int):
+    from portal.accounts.models import StaffChange
+
+    change = get_session().get(StaffChange, change_id)
+    if change is None:
+        abort(404)
+    return change
+
+
+def _decided(change, decide, done: str):
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("accounts.changes_page"))
+    try:
+        decide(get_session(), change, actor=current_actor())
+    except StaffProblem as problem:
+        rollback()
+        for message in problem.problems:
+            flash(message, "error")
+        return redirect(url_for("accounts.changes_page"))
+    flash(done, "success")
+    return redirect(url_for("accounts.changes_page"))
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def change_approve(change_id: int):
+    """Approve and apply a change another administrator asked for."""
+    return _decided(_change(change_id), approvals.approve,
+                    _("Approved and applied. The person was told by email."))
+
+
+@staff_required(ADMINISTER_STAFF, reauth=True)
+def change_refuse(change_id: int):
+    """Refuse a change (or withdraw one you asked for)."""
+    return _decided(_change(change_id), approvals.refuse, _("The change will not be made."))
 
 
 # --- background jobs (ADMINISTER_STAFF: operators see what is owed, failed and why) ---

@@ -119,6 +119,13 @@ class NewStaffForm(FlaskForm):
     licensed_reviewer = _licence_field()
 
 
+class EmailChangeForm(FlaskForm):
+    """A new work address for a member of staff (applied once a second administrator agrees)."""
+
+    email = EmailField(_l("New work email address"), validators=[
+        DataRequired(_l("Enter the new work email address.")), Length(max=254), _valid_email])
+
+
 class ResetForm(FlaskForm):
     """Issue a new single-use link to set a password (ends the person's sessions)."""
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import Base, UTCDateTime, utcnow
@@ -128,3 +137,32 @@ class UnknownSignIn(Base):
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_failed_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class StaffChange(Base):
+    """A change to a staff account that waits for a second administrator (two-person control).
+
+    Granting access (a role, the licence flag), changing a working account's email address,
+    resetting its password or MFA, and reactivating it are asked for by one administrator and
+    applied only when another approves; the person concerned can do neither. ``details`` holds
+    what is asked for (roles and licence after, the new address, whether MFA is reset).
+    """
+
+    __tablename__ = "staff_change"
+    __table_args__ = (Index("ix_staff_change_status_subject", "status", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # grant_access | change_email | reset_password | reactivate
+    kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    details: Mapped[dict] = mapped_column(JSON)
+    # pending | approved | refused | withdrawn
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    subject: Mapped[StaffUser] = relationship(foreign_keys=[subject_id], lazy="joined")
+    requested_by: Mapped[StaffUser | None] = relationship(foreign_keys=[requested_by_id],
+                                                           lazy="joined")

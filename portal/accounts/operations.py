@@ -477,37 +477,68 @@ def _checked_roles(roles: list[str] | tuple[str, ...]) -> list[str]:
     return sorted(set(roles))
 
 
-def create_staff(db: Session, *, email: str, display_name: str, roles: list[str],
-                 licensed: bool, actor: Actor, notify: bool = False,
-                 now: datetime | None = None) -> tuple[StaffUser, SetupLink]:
-    """A new member of staff with a single-use link to set their password and enrol MFA.
-
-    With ``notify`` the link is also emailed to them (the CLI prints it instead).
-    """
-    _require_admin(actor)
-    now = now or utcnow()
-    roles = _checked_roles(roles)
+def _checked_new_email(db: Session, email: str) -> str:
     email = normalize_email(email)
     if not looks_like_email(email):
         raise StaffProblem(["Enter an email address like name@example.org."])
     if find_staff(db, email) is not None:
         raise StaffProblem(["A staff account with this email address already exists."])
+    return email
+
+
+def create_staff(db: Session, *, email: str, display_name: str, roles: list[str],
+                 licensed: bool, actor: Actor, notify: bool = False,
+                 awaiting_approval: bool = False,
+                 now: datetime | None = None) -> tuple[StaffUser, SetupLink | None]:
+    """A new member of staff with a single-use link to set their password and enrol MFA.
+
+    With ``notify`` the link is also emailed to them (the CLI prints it instead). With
+    ``awaiting_approval`` (the web page: portal.accounts.approvals) the account is made with
+    no role and no link; its roles wait for a second administrator, who sends the link.
+    """
+    _require_admin(actor)
+    now = now or utcnow()
+    roles = _checked_roles(roles)
+    email = _checked_new_email(db, email)
     staff = StaffUser(
         email=email,
         display_name=display_name.strip() or email.split("@")[0],
         is_active=True,
-        is_licensed_reviewer=licensed,
+        is_licensed_reviewer=False if awaiting_approval else licensed,
         failed_sign_ins=0,
-        roles=[StaffRole(role=role) for role in roles],
+        roles=[] if awaiting_approval else [StaffRole(role=role) for role in roles],
     )
     db.add(staff)
     db.flush()
     append_event(db, "staff.created", actor=actor, object_type="staff", object_id=staff.id,
-                 summary={"roles": roles, "licensed_reviewer": licensed})
+                 summary={"roles": [] if awaiting_approval else roles,
+                          "licensed_reviewer": licensed and not awaiting_approval})
+    if awaiting_approval:
+        return staff, None
     link = _issue_setup_link(db, staff, actor, now, "create")
     if notify:
         _mail_setup_link(staff, link, created=True)
     return staff, link
+
+
+def issue_setup_link_by_mail(db: Session, staff: StaffUser, actor: Actor, *,
+                             created: bool) -> None:
+    """A new single-use setup link, sent to its owner's address only."""
+    link = _issue_setup_link(db, staff, actor, utcnow(), "create" if created else "reset")
+    _mail_setup_link(staff, link, created=created)
+
+
+def change_staff_email(db: Session, staff: StaffUser, email: str, *, actor: Actor) -> None:
+    """Move an account to a new address: its sessions and any setup link end."""
+    _require_admin(actor)
+    email = _checked_new_email(db, email)
+    staff.email = email
+    staff.setup_token_hash = None
+    staff.setup_token_expires_at = None
+    db.flush()
+    append_event(db, "staff.email_changed", actor=actor, object_type="staff",
+                 object_id=staff.id, summary={})
+    _revoke_all(db, staff, actor, "email_changed")
 
 
 def _refuse_self(actor: Actor, staff: StaffUser, what: str) -> None:
@@ -548,6 +579,15 @@ def change_staff(db: Session, staff: StaffUser, *, display_name: str, roles: lis
         return NAME_CHANGED
     _revoke_all(db, staff, actor, "roles_changed")
     return ACCESS_CHANGED
+
+
+def rename_staff(db: Session, staff: StaffUser, display_name: str, *, actor: Actor) -> None:
+    """Change only the name shown for a member of staff."""
+    _require_admin(actor)
+    staff.display_name = display_name.strip() or staff.display_name
+    db.flush()
+    append_event(db, "staff.changed", actor=actor, object_type="staff", object_id=staff.id,
+                 summary={"name_changed": True})
 
 
 def deactivate_staff(db: Session, staff: StaffUser, *, actor: Actor) -> None:

@@ -61,7 +61,7 @@ _token_limited = limiter.limit(_token_limit, methods=["POST"])
 
 
 def _browser_token() -> str | None:
-    return request.cookies.get(drafts.COOKIE_NAME)
+    return request.cookies.get(drafts.cookie_name())
 
 
 def _current_draft() -> tuple[WizardDraft | None, dict | None]:
@@ -73,7 +73,7 @@ def _current_draft() -> tuple[WizardDraft | None, dict | None]:
 def _set_draft_cookie(response: Response, token: str) -> Response:
     days = int(current_app.config["WIZARD_DRAFT_DAYS"])
     response.set_cookie(
-        drafts.COOKIE_NAME, token, max_age=int(timedelta(days=days).total_seconds()),
+        drafts.cookie_name(), token, max_age=int(timedelta(days=days).total_seconds()),
         path=drafts.COOKIE_PATH, httponly=True, samesite="Lax",
         secure=current_app.config["BASE_URL"].startswith("https://"),
     )
@@ -127,7 +127,8 @@ def discard():
         drafts.discard_draft(get_session(), row)
     flash(_("Your answers and files were deleted."), "success")
     response = redirect(url_for("requests.start"))
-    response.delete_cookie(drafts.COOKIE_NAME, path=drafts.COOKIE_PATH)
+    response.delete_cookie(drafts.cookie_name(), path=drafts.COOKIE_PATH,
+                           secure=current_app.config["BASE_URL"].startswith("https://"))
     return response
 
 

@@ -27,6 +27,13 @@ from portal.storage.operations import file_store
 from portal.trail.chain import append_event
 
 COOKIE_NAME = "portal_wizard"
+
+
+def cookie_name() -> str:
+    """The draft cookie's name: __Host- prefixed over https (see create_app)."""
+    from flask import current_app
+
+    return current_app.config.get("COOKIE_PREFIX", "") + COOKIE_NAME
 COOKIE_PATH = "/"
 # Guards against a draft being used to store arbitrary amounts of data: enough to keep (and
 # show back) a 10,000-character answer, not enough to abuse.

@@ -16,6 +16,19 @@ def build(db, scenario) -> None:
     scenario.extra["staff_target"] = target
     scenario.extra["setup_token"] = link.url.rsplit("/", 1)[-1]
     scenario.extra["failed_job"] = _failed_job(db)
+    scenario.extra["staff_change"] = _pending_change(db, target)
+
+
+def _pending_change(db, target) -> int:
+    """A change asked for by another administrator, waiting for approval."""
+    from portal.accounts.approvals import RESET_PASSWORD
+    from portal.accounts.models import StaffChange
+
+    change = StaffChange(kind=RESET_PASSWORD, subject_id=target.id, details={},
+                         status="pending")
+    db.add(change)
+    db.flush()
+    return change.id
 
 
 def _failed_job(db) -> int:
@@ -51,6 +64,13 @@ ROUTES = {
     "accounts.staff_deactivate": Route(ADMIN, kwargs=_target),
     "accounts.staff_reactivate": Route(ADMIN, kwargs=_target),
     "accounts.staff_reset": Route(ADMIN, kwargs=_target),
+    "accounts.staff_email": Route(ADMIN, kwargs=_target),
+    # Two-person control: any administrator may see and decide another's request.
+    "accounts.changes_page": Route(ADMIN),
+    "accounts.change_approve": Route(ADMIN, kwargs=lambda s: {"change_id":
+                                                              s.extra["staff_change"]}),
+    "accounts.change_refuse": Route(ADMIN, kwargs=lambda s: {"change_id":
+                                                             s.extra["staff_change"]}),
     # Background jobs hold no personal data on the page; operators are admins.
     "accounts.jobs_page": Route(ADMIN),
     "accounts.job_retry": Route(ADMIN, kwargs=lambda s: {"job_id": s.extra["failed_job"]}),

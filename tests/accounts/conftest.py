@@ -22,3 +22,12 @@ def admin(db):
     staff, secret = make_staff_with_mfa(db, "admin", email="ada.admin@example.test")
     commit()
     return staff, secret
+
+
+@pytest.fixture
+def second_admin(db):
+    """Another enrolled administrator, to approve what the first asks for."""
+    staff, secret = make_staff_with_mfa(db, "admin", email="bo.admin@example.test")
+    commit()
+    return staff, secret
+

@@ -38,3 +38,24 @@ def audit_events(db, action: str) -> list[AuditEvent]:
     db.expire_all()
     return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)
                            .order_by(AuditEvent.id)))
+
+
+def approve_pending(app, approver_id: int) -> int:
+    """Approve, as ``approver_id``, every change waiting; returns how many."""
+    from portal.accounts import approvals
+    from portal.accounts.models import StaffUser
+    from portal.accounts.permissions import permissions_for
+    from portal.core.actor import Actor
+    from portal.core.db import commit as commit_now
+    from portal.core.db import get_session
+
+    with app.test_request_context():
+        session = get_session()
+        approver = session.get(StaffUser, approver_id)
+        actor = Actor(kind="staff", id=approver.id,
+                      permissions=permissions_for(approver.role_names, False))
+        changes = approvals.pending_changes(session)
+        for change in changes:
+            approvals.approve(session, change, actor=actor)
+        commit_now()
+    return len(changes)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.accounts.models import AuthSession
 from portal.accounts.sessions import safe_next
 from portal.core.db import commit, utcnow
-from tests.accounts.steps import signed_in
+from tests.accounts.steps import approve_pending, signed_in
 from tests.conftest import AuthActions
 
 
@@ -79,13 +79,29 @@ def test_deactivating_a_person_ends_their_session_at_once(app, db, clerk, admin)
     assert _only_session(db, clerk[0].id).revoked_reason == "deactivated"
 
 
-def test_changing_a_persons_roles_ends_their_session_at_once(app, clerk, admin):
+def test_changing_a_persons_roles_ends_their_session_once_applied(app, clerk, admin,
+                                                                 second_admin):
     clerk_client = _signed_in_client(app, clerk[0].id)
     admin_client = _signed_in_client(app, admin[0].id)
     response = admin_client.post(f"/staff/admin/staff/{clerk[0].id}",
                                  data={"display_name": "Casey Clerk", "roles": ["supervisor"]})
     assert response.status_code == 302
+    assert signed_in(clerk_client)  # asked for, not applied
+    approve_pending(app, second_admin[0].id)
     assert not signed_in(clerk_client)
+
+
+def test_taking_a_role_away_ends_their_session_at_once(app, db, admin):
+    from tests.factories import make_staff_with_mfa
+
+    lead, _secret = make_staff_with_mfa(db, "clerk", "supervisor", email="lee@example.test")
+    commit()
+    lead_client = _signed_in_client(app, lead.id)
+    admin_client = _signed_in_client(app, admin[0].id)
+    response = admin_client.post(f"/staff/admin/staff/{lead.id}",
+                                 data={"display_name": "Lee", "roles": ["clerk"]})
+    assert response.status_code == 302
+    assert not signed_in(lead_client)
 
 
 def test_renaming_a_person_keeps_their_session(app, clerk, admin):
@@ -102,11 +118,14 @@ def test_renaming_a_person_keeps_their_session(app, clerk, admin):
     assert signed_in(clerk_client)
 
 
-def test_resetting_a_persons_password_ends_their_session_at_once(app, clerk, admin):
+def test_resetting_a_persons_password_ends_their_session_once_approved(app, clerk, admin,
+                                                                     second_admin):
     clerk_client = _signed_in_client(app, clerk[0].id)
     admin_client = _signed_in_client(app, admin[0].id)
     response = admin_client.post(f"/staff/admin/staff/{clerk[0].id}/reset")
-    assert response.status_code == 200
+    assert response.status_code == 302
+    assert signed_in(clerk_client)
+    approve_pending(app, second_admin[0].id)
     assert not signed_in(clerk_client)
 
 

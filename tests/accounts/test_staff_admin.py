@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.accounts.models import AuthSession, StaffUser
 from portal.accounts.permissions import WORK_REQUESTS, permissions_for
 from portal.core.db import commit, utcnow
-from tests.accounts.steps import PASSWORD
+from tests.accounts.steps import PASSWORD, approve_pending
 
 
 @pytest.fixture
@@ -50,10 +50,13 @@ def test_an_admin_cannot_deactivate_themselves(admin_client, db, admin):
     assert db.get(StaffUser, staff.id).is_active
 
 
-def test_an_admin_grants_roles_to_someone_else(admin_client, db, clerk):
+def test_an_admin_grants_roles_to_someone_else_once_a_second_approves(app, admin_client, db,
+                                                                     clerk, second_admin):
     response = admin_client.post(f"/staff/admin/staff/{clerk[0].id}", data={
         "display_name": "Casey Clerk", "roles": ["clerk", "supervisor"], "licensed_reviewer": "y"})
     assert response.status_code == 302
+    assert _roles(db, clerk[0].id) == {"clerk"}  # not yet
+    assert approve_pending(app, second_admin[0].id) == 1
     assert _roles(db, clerk[0].id) == {"clerk", "supervisor"}
     assert db.get(StaffUser, clerk[0].id).is_licensed_reviewer
 
@@ -108,16 +111,21 @@ def test_an_admin_without_a_working_role_gets_403_on_every_records_page(app, adm
         assert admin_client.get(page).status_code == 403, page
 
 
-def test_creating_staff_on_the_page_shows_and_emails_a_setup_link(app, admin_client, db,
-                                                                  outbox):
+def test_creating_staff_emails_the_setup_link_only_once_a_second_admin_approves(
+        app, admin_client, db, outbox, second_admin):
     response = admin_client.post("/staff/admin/staff/new", data={
         "display_name": "Robin Reviewer", "email": "Robin.Reviewer@example.test",
-        "roles": ["clerk"], "licensed_reviewer": "y"})
+        "roles": ["clerk"], "licensed_reviewer": "y"}, follow_redirects=True)
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    assert "http://localhost/staff/setup/" in body
+    assert "/staff/setup/" not in body and "wait for a second administrator" in body
     staff = db.scalars(select(StaffUser).where(
         StaffUser.email == "robin.reviewer@example.test")).one()
+    assert staff.role_names == set() and not staff.is_licensed_reviewer
+    assert outbox() == [] and staff.setup_token_hash is None
+    approve_pending(app, second_admin[0].id)
+    db.expire_all()
+    staff = db.get(StaffUser, staff.id)
     assert staff.role_names == {"clerk"} and staff.is_licensed_reviewer
     assert staff.password_hash is None
     [message] = outbox()

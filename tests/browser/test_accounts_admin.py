@@ -11,10 +11,12 @@ from tests.factories import make_staff_with_mfa
 pytestmark = pytest.mark.browser
 
 
-def test_an_admin_adds_a_clerk_and_gets_the_setup_link(live_server, page, axe_check):
+def test_an_admin_adds_a_clerk_and_a_second_admin_approves(live_server, page, axe_check):
     with live_server.app.app_context():
-        staff, secret = make_staff_with_mfa(get_session(), "admin",
-                                            email="browser.admin2@example.test")
+        _staff, secret = make_staff_with_mfa(get_session(), "admin",
+                                             email="browser.admin2@example.test")
+        _other, other_secret = make_staff_with_mfa(get_session(), "admin",
+                                                   email="browser.admin4@example.test")
         commit()
     sign_in_staff(page, live_server.url, "browser.admin2@example.test", secret)
     page.get_by_role("heading", name="Staff accounts").wait_for()
@@ -25,10 +27,20 @@ def test_an_admin_adds_a_clerk_and_gets_the_setup_link(live_server, page, axe_ch
     page.get_by_label("Work email address").fill("jordan.clerk@example.test")
     page.get_by_label("Records clerk").check()
     page.get_by_role("button", name="Create account").click()
-    page.get_by_role("heading", name="Account created").wait_for()
-    assert live_server.url + "/staff/setup/" in page.locator(".setup-link").inner_text()
-    page.get_by_role("link", name="Back to Jordan Clerk").click()
-    axe_check(page, context="staff edit page")
+    page.get_by_role("heading", name="Waiting for approval").wait_for()
+    assert "/staff/setup/" not in page.content()
+    assert page.get_by_role("button", name="Withdraw").count() == 1
+    axe_check(page, context="staff edit page with a change waiting")
+    # The second administrator approves it.
+    page.context.clear_cookies()
+    sign_in_staff(page, live_server.url, "browser.admin4@example.test", other_secret)
+    page.get_by_role("link", name="Approvals").first.click()
+    page.get_by_role("heading", name="Changes waiting for approval").wait_for()
+    axe_check(page, context="changes waiting for approval")
+    page.get_by_role("button", name="Approve and apply").click()
+    page.get_by_text("Approved and applied.").wait_for()
+    assert "Nothing is waiting." in page.content()
+    assert "/staff/setup/" not in page.content()
 
 
 def test_an_admin_sees_a_failed_job_with_its_reason_and_runs_it_again(live_server, page,
