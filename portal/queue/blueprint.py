@@ -39,6 +39,7 @@ _ACTIONS = {
     "notes": c.add_note,
     "extend": c.extend,
     "recipient-kind": c.settle_recipient_kind,
+    "reissue-link": c.reissue_link,
     "outcome": c.record_outcome,
     "review-route": c.route_review,
     "review": c.decide_review,

@@ -354,6 +354,15 @@ def settle_recipient_kind(request_id: int):
         _("The kind of recipient is recorded."))
 
 
+@staff_required(RELEASE_RECORDS)
+def reissue_link(request_id: int):
+    """Send the third party a new download link after theirs locked on wrong codes."""
+    return _act(request_id, "reissue_link", lambda s, r, a, f: operations.reissue_shared_link(
+        s, r, a, expected_version=_version(f)),
+        _("A new link was sent to the recipient. It works with the access code the requester "
+          "holds."))
+
+
 @staff_required(WORK_REQUESTS)
 def record_outcome(request_id: int):
     """Decide requested parts (R-DEN-1, R-DEN-4)."""

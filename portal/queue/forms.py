@@ -171,6 +171,10 @@ class RecipientKindForm(VersionedForm):
         validators=[InputRequired(_l("Choose the kind of recipient."))])
 
 
+class ReissueLinkForm(VersionedForm):
+    """Send the third party a new download link (theirs locked)."""
+
+
 class OutcomeForm(VersionedForm):
     parts = MultiCheckboxField(_l("Requested parts"))
     outcome = SelectField(_l("Outcome"), choices=options([("", _l("Choose an outcome"))] + [

@@ -25,6 +25,7 @@ from portal.queue import forms
 from portal.release.models import DownloadGrant, Release
 from portal.requests import actions as operations
 from portal.requests import letters
+from portal.requests.grants import locked_shared_grant
 from portal.requests.models import Message, ProofingStep, RecordRequest, RosterMatch
 from portal.requests.operations import (
     NOTES_PARTS,
@@ -60,6 +61,7 @@ SECTION_FORMS = {
     "notes": forms.NoteForm,
     "extension": forms.ExtendForm,
     "recipient_kind": forms.RecipientKindForm,
+    "reissue_link": forms.ReissueLinkForm,
     "outcomes": forms.OutcomeForm,
     "review_route": forms.RouteReviewForm,
     "review": forms.ReviewForm,
@@ -247,6 +249,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
         "packets": {d.id: d for d in documents if d.kind == "packet"},
         "steps": steps, "messages": messages, "events": events, "releases": releases,
         "grants": grants, "names": names, "consents": consents,
+        "locked_link": locked_shared_grant(session, req),
         "recipient_kind_labels": dict(forms.STAFF_RECIPIENT_KINDS)
         | {"unsure": _("Not sure")},
         "settle_recipient_kind": any(not recipient_kind_settled(c.effective_recipient_kind)

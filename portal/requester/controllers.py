@@ -305,6 +305,7 @@ def _detail(req: RecordRequest, *, reply_form=None, upload_error: str | None = N
         can_withdraw=req.status in lifecycle.TRANSITIONS["withdraw"].sources,
         awaiting=req.status == lifecycle.AWAITING_REQUESTER,
         unconfirmed=req.status == lifecycle.SUBMITTED, new_code=new_code,
+        recipient_locked=grants.locked_shared_grant(session, req) is not None,
     )
     journey.mark_messages_read(session, [m for m in messages if m.author_type == "staff"])
     return page, status

@@ -390,6 +390,20 @@ def settle_recipient_kind(session: Session, req: RecordRequest, actor: Actor, *,
            consents=[c.id for c in req.consents])
 
 
+def reissue_shared_link(session: Session, req: RecordRequest, actor: Actor, *,
+                        expected_version: int | None) -> None:
+    """Send the third party a new link after theirs locked on wrong access codes."""
+    from portal.requests import grants
+
+    _check_in_place(session, req, "reissue_shared_link", actor, expected_version)
+    try:
+        grants.reissue_shared_link(session, req, actor)
+    except grants.GrantUnavailable as exc:
+        raise _refuse(exc.message) from None
+    _touch(req)
+    session.flush()
+
+
 # --- Outcomes per part (R-DEN-1..4) -----------------------------------------------------
 
 

@@ -278,3 +278,35 @@ def revoke_grants(session: Session, req: RecordRequest, *, recipient_type: str, 
         )
     session.flush()
     return len(grants)
+
+
+def locked_shared_grant(session: Session, req: RecordRequest) -> DownloadGrant | None:
+    """The third party's newest link if it locked after wrong access codes (and no live link
+    replaced it), else None."""
+    newest = session.scalar(select(DownloadGrant).where(
+        DownloadGrant.request_id == req.id, DownloadGrant.recipient_type == THIRD_PARTY)
+        .order_by(DownloadGrant.id.desc()).limit(1))
+    limit = int(current_app.config["DOWNLOAD_CODE_MAX_ATTEMPTS"])
+    if newest is None or newest.revoked_at is None or newest.failed_code_attempts < limit:
+        return None
+    return newest
+
+
+def reissue_shared_link(session: Session, req: RecordRequest, actor: Actor) -> DownloadGrant:
+    """A new link to the locked link's release, emailed to the recipient; the access code is
+    the request's current one (the requester may make a new one on their page first).
+
+    Raises GrantUnavailable when nothing is locked or the consent no longer allows it.
+    """
+    locked = locked_shared_grant(session, req)
+    if locked is None:
+        raise GrantUnavailable(_("The recipient's link is not locked."))
+    problem = _consent_stops_disclosure(session, req)
+    if problem:
+        raise GrantUnavailable(problem)
+    release = session.get(Release, locked.release_id)
+    grant, _token = create_download_grant(session, release, recipient_type=THIRD_PARTY,
+                                          actor=actor)
+    append_event(session, "download.link_reissued", actor=actor, object_type="download_grant",
+                 object_id=grant.id, request_id=req.id, summary={"locked_grant": locked.id})
+    return grant

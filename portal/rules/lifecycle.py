@@ -138,6 +138,9 @@ IN_PLACE_ACTIONS: dict[str, Transition] = {
            {"staff"}, WORK_REQUESTS),
         _t("decide_review", {PATIENT_LOCATED, IN_FULFILMENT, READY_FOR_RELEASE, RELEASED}, "",
            {"staff"}, REVIEW_CLINICAL),
+        # A third party's link locked after wrong access codes: a new link to the same
+        # release (R-SEC-2), when the requester asks the clerk for one.
+        _t("reissue_shared_link", {RELEASED, CLOSED}, "", {"staff"}, RELEASE_RECORDS),
     )
 }
 

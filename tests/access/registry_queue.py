@@ -40,7 +40,7 @@ def build(db, scenario) -> None:
 
 _ACTIONS = ("claim", "accept", "verify", "could_not_verify", "rematch", "locate",
             "request_information", "record_answer", "send_message", "add_note", "extend",
-            "settle_recipient_kind",
+            "settle_recipient_kind", "reissue_link",
             "record_outcome", "route_review", "attach_record", "remove_record", "close",
             "release")
 

@@ -228,3 +228,58 @@ def test_a_new_access_code_replaces_the_old_one(client, auth, shared, scope):
     assert old.status_code == 422
     new = client.post(f"/shared/{token}", data={"access_code": new_code})
     assert new.status_code == 200
+
+
+def _lock(client, app, token) -> None:
+    for _ in range(app.config["DOWNLOAD_CODE_MAX_ATTEMPTS"]):
+        client.post(f"/shared/{token}", data={"access_code": "WXYZ-9999"})
+
+
+def test_a_locked_link_is_explained_to_the_requester_and_the_clerk_sends_a_new_one(
+        app, client, auth, shared, scope, outbox):
+    """#14 part 7: the requester asks through the clerk; the new link works with the code."""
+    from tests.factories import make_staff
+
+    req, _grant, token = shared
+    with scope() as session:
+        session.get(type(req), req.id).status = "released"
+        clerk = make_staff(session, "clerk")
+    _lock(client, app, token)
+    auth.requester(req.requester_id)
+    mine = client.get(f"/my-requests/{req.id}").get_data(True)
+    assert "The recipient’s link is locked" in mine and "ask the records custodian" in mine
+    auth.staff(clerk.id)
+    page = client.get(f"/staff/requests/{req.id}").get_data(True)
+    assert "The recipient’s download link is locked" in page
+    with scope() as session:
+        version = session.get(type(req), req.id).version
+    sent_before = len(outbox())
+    response = client.post(f"/staff/requests/{req.id}/reissue-link",
+                           data={"reissue_link-version": version})
+    assert response.status_code == 302, response.get_data(True)[:500]
+    [mail] = outbox()[sent_before:]
+    assert mail["To"] == "morgan.lee@example.test"
+    new_path = "/" + re.search(r"https?://\S+", mail.get_content()).group(0).split("/", 3)[3]
+    assert new_path != f"/shared/{token}"
+    assert client.post(new_path, data={"access_code": CODE}).data.startswith(b"%PDF-")
+    assert client.post(f"/shared/{token}", data={"access_code": CODE}).status_code == 410
+    with scope() as session:
+        assert session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "download.link_reissued"))
+
+
+def test_a_link_that_is_not_locked_is_not_reissued(app, client, auth, shared, scope):
+    from tests.factories import make_staff
+
+    req, _grant, _token = shared
+    with scope() as session:
+        session.get(type(req), req.id).status = "released"
+        clerk = make_staff(session, "clerk")
+        version = session.get(type(req), req.id).version
+    auth.staff(clerk.id)
+    assert "download link is locked" not in client.get(f"/staff/requests/{req.id}").get_data(True)
+    response = client.post(f"/staff/requests/{req.id}/reissue-link",
+                           data={"reissue_link-version": version})
+    assert response.status_code == 422
+    assert "The recipient&#39;s link is not locked." in response.get_data(True) or \
+        "The recipient's link is not locked." in response.get_data(True)
