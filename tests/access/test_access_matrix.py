@@ -121,3 +121,42 @@ def test_each_route_admits_exactly_the_allowed_principals(app, client, auth, sce
                 failures.append(f"{method} {rule.endpoint} as {principal}: expected {expected}, "
                                 f"got {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def test_every_post_route_refuses_a_missing_or_forged_csrf_token(app, client, auth, scenario):
+    """CSRF on every form: each route that takes a POST, as a principal it admits, answers 400
+    to a POST without a token and to one with a forged token, and changes nothing."""
+    from portal.trail.models import AuditEvent
+
+    registry = load_registry()
+    app.config["WTF_CSRF_ENABLED"] = True
+    failures = []
+    posts = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
+    assert posts
+    for rule in posts:
+        route = registry[rule.endpoint]
+        if not route.allowed:
+            continue
+        # Staff roles first: a requester or visitor route is then tried as the owner/anonymous.
+        principal = sorted(route.allowed, key=lambda p: (p not in scenario.staff, p))[0]
+        client.delete_cookie("portal_session")
+        _sign_in(auth, scenario, principal)
+        with app.test_request_context():
+            url = url_for(rule.endpoint, **route.kwargs(scenario))
+        for token in (None, "forged-token"):
+            data = route.data(scenario) if route.data else {}
+            if token:
+                data = {**data, "csrf_token": token}
+            with app.app_context():
+                from portal.core.db import get_session
+
+                before = get_session().query(AuditEvent).count()
+            response = client.post(url, data=data)
+            with app.app_context():
+                from portal.core.db import get_session
+
+                after = get_session().query(AuditEvent).count()
+            if response.status_code != 400 or after != before:
+                failures.append(f"POST {rule.endpoint} as {principal} with token {token!r}: "
+                                f"{response.status_code}, {after - before} event(s) written")
+    assert not failures, "\n".join(failures)
