@@ -93,6 +93,21 @@ def _inert(document: StoredDocument) -> None:
 HOSTILE = hostile.link_running_javascript
 
 
+def _signed_in(db, auth, role: str):
+    staff = make_staff(db, role)
+    commit()
+    auth.staff(staff.id)
+    return staff
+
+
+def _post_keeps_inert(client, db, url: str, data: dict, kind: str) -> None:
+    """POST a form with the hostile file; the stored copy of ``kind`` is inert."""
+    response = client.post(url, data=data, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(True)[:500]
+    (document,) = _stored(db, kind=kind)
+    _inert(document)
+
+
 def test_the_wizards_documents_step_keeps_an_inert_copy(client, db):
     wizard = Wizard(client)
     wizard.fill(PATIENT_ANSWERS, until="documents")
@@ -113,29 +128,21 @@ def test_a_reply_attachment_is_kept_inert(client, auth, scope, db):
         ask_for_information(session, req, actor, "Please send a clearer photo of your ID.")
         request_id = req.id
     auth.requester(requester.id)
-    response = client.post(f"/my-requests/{request_id}/reply", data={
+    _post_keeps_inert(client, db, f"/my-requests/{request_id}/reply", {
         "body": "Here it is.", "attachments": [(io.BytesIO(HOSTILE()), "letter.pdf")]},
-        content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(True)[:500]
-    (document,) = _stored(db, kind="attachment")
-    _inert(document)
+        "attachment")
 
 
 def test_a_paper_requests_scan_is_kept_inert(client, auth, db):
-    staff = make_staff(db, "clerk")
-    commit()
-    auth.staff(staff.id)
-    response = client.post("/staff/requests/paper", data={
+    _signed_in(db, auth, "clerk")
+    _post_keeps_inert(client, db, "/staff/requests/paper", {
         "received_via": "mail", "received_on": "2026-11-20", "kind": "copies",
         "requester_type": "patient", "first_name": "Avery", "last_name": "Quill",
         "dob": "1980-04-12", "parts": ["complete"], "email": "",
         "address_line1": "1 Elm St", "address_city": "Ventura", "address_state": "CA",
         "address_postal_code": "93001", "delivery": "mail", "recipient_type": "patient",
         "signature_name": "Avery Quill", "scan": (io.BytesIO(HOSTILE()), "signed-form.pdf"),
-    }, content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(True)[:500]
-    (document,) = _stored(db, kind="mail_in_form")
-    _inert(document)
+    }, "mail_in_form")
 
 
 def test_an_attached_record_is_kept_inert(client, auth, db):
@@ -144,19 +151,13 @@ def test_an_attached_record_is_kept_inert(client, auth, db):
                           patient=make_roster_patient(db))
     commit()
     auth.staff(staff.id)
-    response = client.post(f"/staff/requests/{req.id}/records", data={
+    _post_keeps_inert(client, db, f"/staff/requests/{req.id}/records", {
         "records-version": req.version, "records-part_id": str(req.parts[0].id),
-        "records-record": (io.BytesIO(HOSTILE()), "discharge.pdf")},
-        content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(True)[:500]
-    (document,) = _stored(db, kind="record")
-    _inert(document)
+        "records-record": (io.BytesIO(HOSTILE()), "discharge.pdf")}, "record")
 
 
 def test_checking_a_packet_stores_nothing(client, auth, db):
-    staff = make_staff(db, "auditor")
-    commit()
-    auth.staff(staff.id)
+    _signed_in(db, auth, "auditor")
     response = client.post("/audit/packets", data={
         "packet": (io.BytesIO(HOSTILE()), "packet.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 200
@@ -165,9 +166,7 @@ def test_checking_a_packet_stores_nothing(client, auth, db):
 
 
 def test_the_roster_import_refuses_a_pdf_and_stores_nothing(client, auth, db):
-    staff = make_staff(db, "supervisor")
-    commit()
-    auth.staff(staff.id)
+    _signed_in(db, auth, "supervisor")
     response = client.post("/staff/roster/import", data={
         "roster": (io.BytesIO(HOSTILE()), "roster.csv")}, content_type="multipart/form-data")
     assert response.status_code in (200, 422)
