@@ -50,7 +50,7 @@ from portal.roster.models import RosterPatient
 from portal.rules import lifecycle
 from portal.rules.deadlines import today_pacific
 from portal.storage.filestore import IntegrityError
-from portal.storage.models import StoredDocument
+from portal.storage.models import GENERATED_KINDS, StoredDocument
 from portal.storage.operations import open_document, verify_document
 from portal.storage.uploads import UploadRejected, clean_upload
 
@@ -508,10 +508,13 @@ def document_download(request_id: int, document_id: int):
         with open_document(document) as reader:
             yield from iter(lambda: reader.read(256 * 1024), b"")
 
+    # The portal's own PDFs (letters, packets) say what they are; an upload stays bytes.
+    generated = document.kind in GENERATED_KINDS
     return file_response(stream_with_context(chunks()),
                          filename=operations.display_filename(document.filename),
-                         media_type="application/octet-stream", length=document.size,
-                         generated=False)
+                         media_type=document.media_type if generated
+                         else "application/octet-stream", length=document.size,
+                         generated=generated)
 
 
 # --- Paper and phone requests -----------------------------------------------------------

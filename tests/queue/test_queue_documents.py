@@ -113,3 +113,15 @@ def test_requesters_cannot_open_staff_previews(client, auth, db, clerk):
     assert response.headers["Location"].startswith("/staff/sign-in")
     assert db.scalars(select(AuditEvent).where(AuditEvent.action == "document.previewed")
                       ).all() == []
+
+
+def test_a_letter_the_portal_made_downloads_as_a_pdf(client, db, clerk, signed_in):
+    """#15 part 4: the portal's own PDFs are application/pdf; uploads stay bytes (R-SEC-5)."""
+    req = make_request(db)
+    letter = store(db, req, clerk, sample_pdf(1), kind="letter", name="ack.pdf",
+                   media="application/pdf")
+    commit()
+    response = client.get(f"/staff/requests/{req.id}/documents/{letter.id}/download")
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF-")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="ack.pdf"'
+    assert response.headers["Content-Security-Policy"] == SANDBOX_CSP
