@@ -36,7 +36,7 @@ from portal.requests.models import RecordRequest, WizardDraft
 from portal.requests.operations import TransitionRefused
 from portal.rules import lifecycle, notices
 from portal.rules.consent import RECIPIENT_KINDS
-from portal.rules.deadlines import format_date, format_due, today_pacific
+from portal.rules.deadlines import format_date, format_due, pacific_date, today_pacific
 from portal.rules.fees import format_cents
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import GENERATED_KINDS, StoredDocument
@@ -291,14 +291,19 @@ def _detail(req: RecordRequest, *, reply_form=None, upload_error: str | None = N
     session = get_session()
     messages = journey.visible_messages(session, req)
     today = today_pacific()
+    # A request that has ended (or whose records were sent) shows when and how, no countdown.
+    finished_at = req.closed_at if not req.is_open else (
+        req.released_at if req.status == lifecycle.RELEASED else None)
     page = render_template(
         "requests/detail.html", req=req, timeline=journey.timeline(session, req),
         labels=lifecycle.STATUS_LABELS, messages=messages,
         attachments=journey.attachments_by_message(session, messages),
         reply_form=reply_form or forms.ReplyForm(formdata=None), upload_error=upload_error,
-        california_due=format_due(req.california_due_on, today) if req.california_due_on
-        else None,
-        hipaa_due=format_due(req.hipaa_extended_due_on or req.hipaa_due_on, today),
+        california_due=format_due(req.california_due_on, today)
+        if req.california_due_on and finished_at is None else None,
+        hipaa_due=None if finished_at is not None
+        else format_due(req.hipaa_extended_due_on or req.hipaa_due_on, today),
+        finished_on=format_date(pacific_date(finished_at)) if finished_at else None,
         extension=journey.extension_notice(req), format_date=format_date,
         grants=grants.requester_grants(session, req), grant_problem=grants.grant_problem,
         requested=_part_labels(req), can_revoke=journey.can_revoke_consent(req),

@@ -273,3 +273,15 @@ def test_a_released_packet_appears_for_download(client, mine, scope):
     assert f"/my-requests/{req.id}/downloads/{grant.id}" in page
     expires = grant.expires_at.astimezone(UTC)
     assert expires > datetime.now(UTC) + timedelta(days=29)
+
+
+def test_a_request_that_ended_shows_when_and_how_not_days_left(client, mine, scope):
+    """#15 part 3: no countdown once a request has ended."""
+    _requester, req = mine
+    with scope() as session:
+        stored = session.get(RecordRequest, req.id)
+        stored.status, stored.is_open = "withdrawn", False
+        stored.closed_at = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    page = _page(client, req)
+    assert "days left" not in page and "Latest date under federal law" not in page
+    assert "Ended" in page and "Withdrawn" in page and "2026" in page
