@@ -23,6 +23,17 @@ def init_app(app: Flask) -> None:
     def longdate(value: date | None) -> str:
         return f"{value.strftime('%A')}, {value.day} {value.strftime('%B %Y')}" if value else ""
 
+    app.add_template_filter(tel_href, "tel")
+
     @app.context_processor
     def _endpoints():
         return {"url_map_endpoints": {rule.endpoint for rule in app.url_map.iter_rules()}}
+
+
+def tel_href(number: str | None) -> str:
+    """A ``tel:`` link for a phone number as people write it: "(555) 010-0000" becomes
+    "tel:+15550100000" (ten digits are a US number); short codes such as 988 stay as they are."""
+    digits = "".join(c for c in (number or "") if c.isdigit())
+    if len(digits) == 10:
+        digits = "1" + digits
+    return f"tel:+{digits}" if len(digits) == 11 else f"tel:{digits}"

@@ -285,3 +285,15 @@ def test_a_request_that_ended_shows_when_and_how_not_days_left(client, mine, sco
     page = _page(client, req)
     assert "days left" not in page and "Latest date under federal law" not in page
     assert "Ended" in page and "Withdrawn" in page and "2026" in page
+
+
+def test_crisis_help_is_on_the_status_page_before_any_download(client, mine):
+    """#15 part 3: 988 and 911, as links a phone can call."""
+    _requester, req = mine
+    page = _page(client, req)
+    assert 'href="tel:988"' in page and 'href="tel:911"' in page
+
+
+def test_the_custodians_phone_is_a_tel_link(client, app):
+    page = client.get("/contact").get_data(True)
+    assert 'href="tel:+15550100000"' in page  # "(555) 010-0000" in the test settings
