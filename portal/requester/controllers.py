@@ -121,8 +121,15 @@ def begin():
 
 @public
 def discard():
-    """Delete this browser's answers and files now."""
-    row, _answers = _current_draft()
+    """Delete this browser's answers and files, once the person confirms on this page."""
+    row, answers = _current_draft()
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        if row is None:
+            return redirect(url_for("requests.start"))
+        files = len(drafts.draft_documents(get_session(), row))
+        back = url_for("requests.step", name=wizard.next_step(answers))
+        return render_template("requests/wizard/discard.html", files=files, back=back), (
+            200 if request.method == "GET" else 422)
     if row is not None:
         drafts.discard_draft(get_session(), row)
     flash(_("Your answers and files were deleted."), "success")

@@ -379,7 +379,11 @@ def test_the_roster_match_runs_only_after_the_submission_has_committed_r_id_5(wi
 def test_discarding_deletes_the_answers_and_the_files(wizard, count, stored_files):
     wizard.fill(PATIENT_ANSWERS, until="review")
     assert count(StoredDocument) == 2 and len(stored_files()) == 2  # copy and original
-    response = wizard.client.post("/request/discard")
+    asked = wizard.client.get("/request/discard").get_data(True)
+    assert "Delete your answers?" in asked and "the 1 file you sent" in asked
+    unconfirmed = wizard.client.post("/request/discard")
+    assert unconfirmed.status_code == 422 and count(StoredDocument) == 2  # nothing deleted
+    response = wizard.client.post("/request/discard", data={"confirm": "yes"})
     assert "portal_wizard=;" in response.headers["Set-Cookie"]
     assert count(WizardDraft) == 0 and count(StoredDocument) == 0 and stored_files() == []
 
