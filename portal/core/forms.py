@@ -143,3 +143,33 @@ def past_date(what: str, *, required: bool):
             raise StopValidation(_l("Check the year of %(what)s.", what=what))
 
     return check
+
+
+class UsState:
+    """A US state, territory or military code, or its name; stored as the USPS code."""
+
+    def __call__(self, form, field: Field):
+        from portal.rules.postal import state_code
+
+        if not field.data:
+            return
+        code = state_code(field.data)
+        if code is None:
+            raise StopValidation(_l("Enter the state as its two-letter code (such as CA) or "
+                                    "its name. For a military address use AA, AE or AP."))
+        field.data = code
+
+
+class UsZip:
+    """A US ZIP code: five digits, or ZIP+4."""
+
+    def __call__(self, form, field: Field):
+        from portal.rules.postal import zip_code
+
+        if not field.data:
+            return
+        code = zip_code(field.data)
+        if code is None:
+            raise StopValidation(_l("Enter a ZIP code of 5 digits, such as 93001, or ZIP+4, "
+                                    "such as 93001-1234."))
+        field.data = code

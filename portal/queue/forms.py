@@ -20,6 +20,8 @@ from portal.core.forms import (
     DateField,
     MultiCheckboxField,
     Text,
+    UsState,
+    UsZip,
     options,
     past_date,
     required_choice,
@@ -298,9 +300,10 @@ class PaperRequestForm(FlaskForm):
         Text(200, required=_l("Enter the mailing address."))])
     address_line2 = StringField(_l("Address line 2 (optional)"), validators=[Text(200)])
     address_city = StringField(_l("City"), validators=[Text(100, required=_l("Enter the city."))])
-    address_state = StringField(_l("State"), validators=[Text(40, required=_l("Enter the state."))])
+    address_state = StringField(_l("State"), validators=[
+        Text(40, required=_l("Enter the state.")), UsState()])
     address_postal_code = StringField(_l("ZIP code"), validators=[
-        Text(20, required=_l("Enter the ZIP code."))])
+        Text(20, required=_l("Enter the ZIP code.")), UsZip()])
     delivery = ChoiceField(_l("How they want the records"), choices=options(DELIVERIES),
                            validators=[required_choice(_l("Choose how the records are sent."))])
     recipient_type = ChoiceField(_l("Who receives the records"), choices=options([

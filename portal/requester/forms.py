@@ -28,6 +28,8 @@ from portal.core.forms import (  # noqa: F401
     DateField,
     MultiCheckboxField,
     Text,
+    UsState,
+    UsZip,
     options,
     parse_date,
     past_date,
@@ -184,9 +186,11 @@ class ContactForm(WizardForm):
     address_line2 = StringField(_l("Address line 2 (optional)"), validators=[Text(200)])
     address_city = StringField(_l("City"), validators=[Text(100, required=_l("Enter the city."))])
     address_state = StringField(_l("State"),
-                                validators=[Text(40, required=_l("Enter the state."))])
+                                validators=[Text(40, required=_l("Enter the state.")),
+                                            UsState()])
     address_postal_code = StringField(_l("ZIP code"),
-                                      validators=[Text(20, required=_l("Enter the ZIP code."))])
+                                      validators=[Text(20, required=_l("Enter the ZIP code.")),
+                                                  UsZip()])
 
     def validate_email(self, field):
         field.data = normalize_email(field.data)

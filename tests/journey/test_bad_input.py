@@ -57,6 +57,12 @@ CASES = {
     "emails_that_differ": (
         "contact", {**PATIENT_ANSWERS["contact"], "email_confirm": "avery.quil@example.test"},
         "email_confirm", "The two email addresses are different."),
+    "a_four_digit_zip": (
+        "contact", {**PATIENT_ANSWERS["contact"], "address_postal_code": "9026"},
+        "address_postal_code", "Enter a ZIP code of 5 digits"),
+    "a_state_that_is_not_one": (
+        "contact", {**PATIENT_ANSWERS["contact"], "address_state": "Cali"},
+        "address_state", "Enter the state as its two-letter code"),
     "admission_in_the_future": (
         "stay", {**PATIENT_ANSWERS["stay"], "stay_from": TOMORROW}, "stay_from",
         "The admission date cannot be in the future."),
@@ -205,3 +211,18 @@ def test_an_enormous_post_is_capped_in_the_draft_not_refused_with_an_error(wizar
         answers = read_answers(session.scalar(select(WizardDraft)))
     saved = answers["steps"]["patient"]
     assert sum(len(v) for values in saved.values() for v in values) <= MAX_STEP_CHARS
+
+
+
+def test_a_state_typed_by_name_is_kept_as_its_code(app):
+    """#15 part 1: "California" is CA; ZIP+4 without a dash is written with one."""
+    from werkzeug.datastructures import MultiDict
+
+    from portal.requester.forms import ContactForm
+
+    answers = {**PATIENT_ANSWERS["contact"], "address_state": "california",
+               "address_postal_code": "930011234"}
+    with app.test_request_context(method="POST"):
+        form = ContactForm(formdata=MultiDict(answers))
+        assert form.validate(), form.errors
+        assert (form.address_state.data, form.address_postal_code.data) == ("CA", "93001-1234")

@@ -1,0 +1,34 @@
+"""US addresses: the state as its USPS code, the ZIP as 5 digits or ZIP+4 (#15 part 1)."""
+
+import pytest
+
+from portal.rules.postal import state_code, zip_code
+
+pytestmark = pytest.mark.once
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("CA", "CA"), ("ca", "CA"), ("California", "CA"), ("  new   york ", "NY"),
+    ("District of Columbia", "DC"), ("PR", "PR"), ("Guam", "GU"),
+    ("AE", "AE"), ("AP", "AP"), ("AA", "AA"), ("U.S. Virgin Islands", "VI"),
+])
+def test_a_state_territory_or_military_code_or_name_is_its_usps_code(typed, code):
+    assert state_code(typed) == code
+
+
+@pytest.mark.parametrize("typed", ["Cali", "XX", "", "C A", "Ontario"])
+def test_anything_else_is_not_a_state(typed):
+    assert state_code(typed) is None
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("93001", "93001"), ("93001-1234", "93001-1234"), ("930011234", "93001-1234"),
+    (" 93001 1234 ", "93001-1234"), ("00501", "00501"),
+])
+def test_a_zip_code_is_five_digits_or_zip_plus_four(typed, code):
+    assert zip_code(typed) == code
+
+
+@pytest.mark.parametrize("typed", ["9026", "930012", "93001-12", "ABCDE", "93001-12345", ""])
+def test_anything_else_is_not_a_zip_code(typed):
+    assert zip_code(typed) is None
