@@ -15,6 +15,7 @@ from portal.rules.roster_match.values import (
     INITIAL,
     NICKNAME,
     PARTIAL,
+    PARTICLE_ONLY,
     POINTS,
     SOUNDS_ALIKE,
     TOKEN_OVERLAP,
@@ -30,8 +31,25 @@ def _read_names(filename: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-# Each line of nicknames.txt is one name and its nicknames; names sharing a line match.
-_NICKNAME_LINES = _read_names("nicknames.txt")
+def _library_lines() -> list[str]:
+    """The English nickname table of the `nicknames` package (Carlton Northern, Nick Crews;
+    Apache-2.0; first mined from a genealogy page of the TNGenWeb project, curated since): one
+    line per name, with its nicknames."""
+    import csv
+    from importlib.resources import files
+
+    grouped: dict[str, list[str]] = {}
+    with files("nicknames").joinpath("names.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["relationship"] == "has_nickname":
+                grouped.setdefault(row["name1"], []).append(row["name2"])
+    return [" ".join([name, *nicknames]) for name, nicknames in sorted(grouped.items())]
+
+
+# Each line is one name and its nicknames; names sharing a line match. nicknames.txt (the
+# project's own: Spanish forms and diminutives, and English ones the library lacks) first,
+# then the library's table.
+_NICKNAME_LINES = _read_names("nicknames.txt") + _library_lines()
 # given_names.txt: more known given names (a misspelling of one is a typo, two are two people).
 _MORE_GIVEN_NAMES = [name for line in _read_names("given_names.txt") for name in line.split()]
 
@@ -185,6 +203,13 @@ def _is_typo(a: str, b: str) -> bool:
     return abs(len(a) - len(b)) <= 2 and _osa_distance(a, b) <= 2
 
 
+def _short_surname_slip(a: str, b: str) -> bool:
+    """A three-letter surname with one letter dropped, the first kept: Kim/Km, Lee/Le."""
+    short, full = (a, b) if len(a) < len(b) else (b, a)
+    return (len(full) == 3 and len(short) == 2 and short[0] == full[0]
+            and any(full[:i] + full[i + 1:] == short for i in range(1, 3)))
+
+
 def _is_gender_pair(a: str, b: str) -> bool:
     """Daniel/Daniela, Mario/Maria, Juan/Juana: siblings' names, not spelling slips."""
     if len(a) == len(b) and a[:-1] == b[:-1] and {a[-1], b[-1]} == {"a", "o"}:
@@ -250,7 +275,7 @@ def _given_token_level(a: str, b: str) -> str:
 def _surname_token_level(a: str, b: str) -> str:
     if a == b or _fold_mc(a) == _fold_mc(b):
         return EXACT
-    if _is_typo(a, b):
+    if _is_typo(a, b) or _short_surname_slip(a, b):
         return TYPO
     # Soundex alone joins Myers and Morris; a close spelling as well keeps Gonsales/Gonzalez.
     if min(len(a), len(b)) >= 5 and _soundex(a) == _soundex(b) and _osa_distance(a, b) <= 2:
@@ -304,6 +329,11 @@ def _compare_surname(
         return EXACT
     if folded_query & folded_roster:
         return TOKEN_OVERLAP
+    # "De" for "De la Cruz", "Van" for "Van der Berg": the roster's surname begins with that
+    # particle, which its comparable tokens dropped.
+    if (len(query) == 1 and query[0] in _PARTICLES and roster_joined.startswith(query[0])
+            and len("".join(roster)) < len(roster_joined)):
+        return PARTICLE_ONLY
     points = POINTS["last_name"]
     best = DIFFERENT
     for a in query:

@@ -22,6 +22,8 @@ from portal.rules.roster_match.values import (
     DOB_TRANSPOSED,
     DOB_YEAR_OFF,
     EXACT,
+    NICKNAME,
+    PARTICLE_ONLY,
     POINTS,
     PROGRAM_AGREES,
     PROGRAM_DIFFERS,
@@ -139,7 +141,11 @@ def score(
 
     dob_level = _compare_dob(query.dob, candidate.dob)
     fields["dob"] = dob_level
-    total += POINTS["dob"][dob_level]
+    if fields.get("last_name") == PARTICLE_ONLY and not (
+            dob_level == EXACT and fields.get("first_name") in (EXACT, NICKNAME)):
+        # A particle alone is a weak signal: worth nothing without the rest exact.
+        total += POINTS["last_name"][DIFFERENT] - POINTS["last_name"][PARTICLE_ONLY]
+        fields["last_name"] = DIFFERENT
 
     asked_ssn, known_ssn = _digits(query.ssn_last4), _digits(candidate.ssn_last4)
     if asked_ssn and known_ssn:
@@ -152,6 +158,23 @@ def score(
     if stay_level is not None:
         fields["stay"] = stay_level
         total += POINTS["stay"]["within" if stay_level.startswith("within") else stay_level]
+
+    # A date of birth that is nearly right counts in full only beside another sign that this
+    # is the person: a stay that overlaps (or nearly), or a name matched through an other
+    # name. Against stays that never overlap it counts nothing (strangers with the same common
+    # name and a birth date a digit off scored as "possible"); when the requester gave no stay
+    # to compare, it counts half (a patient who remembers no dates is still found).
+    if dob_level not in (EXACT, DIFFERENT):
+        other_name = any(f"{field}_source" in fields for field in ("first_name", "last_name"))
+        if other_name or stay_level not in (None, STAY_NO_OVERLAP):
+            total += POINTS["dob"][dob_level]
+        elif stay_level is None:
+            total += POINTS["dob"][dob_level] / 2
+            fields["dob_note"] = "half: no stay to compare"
+        else:
+            fields["dob_note"] = "not counted: the stays do not overlap"
+    else:
+        total += POINTS["dob"][dob_level]
 
     program = _program_code(query.program)
     if program is not None and candidate.stays:

@@ -15,6 +15,9 @@ PARTIAL = "partial"
 TOKEN_OVERLAP = "token overlap"
 TYPO = "typo"
 SOUNDS_ALIKE = "sounds alike"
+# A surname typed as its particle alone ("De" for De la Cruz): counts only beside an exact
+# date of birth and first name.
+PARTICLE_ONLY = "particle only"
 INITIAL = "initial"
 DIFFERENT = "different"
 DOB_TRANSPOSED = "day-month transposed"
@@ -29,7 +32,8 @@ PROGRAM_AGREES = "agrees"
 PROGRAM_DIFFERS = "differs"
 
 POINTS: dict[str, dict[str, float]] = {
-    "last_name": {EXACT: 30, TOKEN_OVERLAP: 26, TYPO: 22, SOUNDS_ALIKE: 16, DIFFERENT: -15},
+    "last_name": {EXACT: 30, TOKEN_OVERLAP: 26, TYPO: 22, SOUNDS_ALIKE: 16, PARTICLE_ONLY: 12,
+                  DIFFERENT: -15},
     "first_name": {
         EXACT: 20,
         NICKNAME: 17,
