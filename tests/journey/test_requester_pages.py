@@ -177,7 +177,7 @@ def test_the_requester_can_open_a_file_they_attached(client, waiting, scope):
         "body": "Attached.", "attachments": [(io.BytesIO(pdf_bytes()), "letters.pdf")],
     }, content_type="multipart/form-data")
     with scope() as session:
-        document = session.scalar(select(StoredDocument))
+        document = session.scalar(select(StoredDocument).where(StoredDocument.kind == "attachment"))
     response = client.get(f"/my-requests/{req.id}/files/{document.id}")
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
     # R-SEC-5: an uploaded file never renders in the portal's origin, and nothing in it runs.
