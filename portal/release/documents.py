@@ -141,6 +141,8 @@ class ConsentForm:
     recipient_kind: str | None = None
     use_limits_stated: bool = True
     redisclosure_statement_included: bool = False
+    #: A copy inside a released packet, whose strip numbers every page: no counter of its own.
+    in_packet: bool = False
 
     def __post_init__(self) -> None:
         _require_text("The patient's name", self.patient_name)

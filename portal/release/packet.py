@@ -53,7 +53,7 @@ __all__ = [
 #: The strip is designed for a US Letter width and scaled to each page's visible width.
 STRIP_DESIGN_WIDTH = 612.0
 STRIP_DESIGN_HEIGHT = 36.0
-_NUMBER_FONT_SIZE = 7.5
+_NUMBER_FONT_SIZE = 8.0  # the strip's text is at least 8 pt
 _NUMBER_RIGHT_MARGIN = 36.0
 _NUMBER_BASELINE = 11.0  # points above the strip's outer edge: the baseline of its second line
 _NUMBER_CHARS = "Packet page of 0123456789"
@@ -408,28 +408,34 @@ def _number(value: float) -> str:
     return format(Decimal(repr(round(value, 4))).normalize(), "f")
 
 
-def _placement(page: pikepdf.Page) -> tuple[list[float], list[float], list[float]]:
-    """The enlarged crop box, the enlarged media box, and the strip's placement matrix.
+def _placement(page: pikepdf.Page) -> tuple[list[float], list[float]]:
+    """The matrix that shrinks the page's own drawing, and the strip's placement matrix.
 
-    The strip goes below the page as the reader sees it, so for a rotated page it is
-    attached to the edge that /Rotate turns to the bottom, and drawn turned the same way.
+    The page keeps its size (a Letter page stays 8.5 x 11 in, so it prints on Letter paper
+    unscaled); its drawing is scaled down evenly, centred across, to free a band at the
+    bottom as the reader sees it, where the strip goes. For a rotated page that band is on the
+    edge /Rotate turns to the bottom, and the strip is drawn turned the same way. Images are
+    scaled by the matrix, never re-encoded.
     """
     x0, y0, x1, y1 = _normalized(page.cropbox)
+    width, height = x1 - x0, y1 - y0
     rotate = int(page.obj.get("/Rotate", 0)) % 360
-    visible_width = (y1 - y0) if rotate in (90, 270) else (x1 - x0)
+    sideways = rotate in (90, 270)
+    visible_width, visible_height = (height, width) if sideways else (width, height)
     s = visible_width / STRIP_DESIGN_WIDTH
     h = STRIP_DESIGN_HEIGHT * s
-    if rotate == 90:
-        crop, matrix = [x0, y0, x1 + h, y1], [0, s, -s, 0, x1 + h, y0]
-    elif rotate == 180:
-        crop, matrix = [x0, y0, x1, y1 + h], [-s, 0, 0, -s, x1, y1 + h]
-    elif rotate == 270:
-        crop, matrix = [x0 - h, y0, x1, y1], [0, -s, s, 0, x0 - h, y1]
+    k = (visible_height - h) / visible_height
+    if sideways:
+        across = y0 + (height - k * height) / 2 - k * y0  # centred along the page's y
+        band_x = x0 + h if rotate == 270 else x0  # the drawing moves off the band
+        content = [k, 0, 0, k, band_x - k * x0, across]
+        strip = [0, s, -s, 0, x1, y0] if rotate == 90 else [0, -s, s, 0, x0, y1]
     else:
-        crop, matrix = [x0, y0 - h, x1, y1], [s, 0, 0, s, x0, y0 - h]
-    m0, m1, m2, m3 = _normalized(page.mediabox)
-    media = [min(m0, crop[0]), min(m1, crop[1]), max(m2, crop[2]), max(m3, crop[3])]
-    return crop, media, matrix
+        across = x0 + (width - k * width) / 2 - k * x0
+        band_y = y0 + h if rotate == 0 else y0
+        content = [k, 0, 0, k, across, band_y - k * y0]
+        strip = [s, 0, 0, s, x0, y0] if rotate == 0 else [-s, 0, 0, -s, x1, y1]
+    return content, strip
 
 
 def _normalized(box: pikepdf.Array) -> tuple[float, float, float, float]:
@@ -462,11 +468,11 @@ def _stamp_strips(packet: pikepdf.Pdf, reference: str, recipient: str, generated
     form = _strip_form(packet, reference, recipient, generated_on)
     font = _embed_number_font(packet)
     metrics = _number_font()
-    # The page's own drawing state is isolated in q ... Q before the strip is drawn.
-    save_state = packet.make_indirect(pikepdf.Stream(packet, b"q\n"))
     total = len(packet.pages)
     for number, page in enumerate(packet.pages, start=1):
-        crop, media, matrix = _placement(page)
+        content, matrix = _placement(page)
+        # The page's own drawing, shrunk, and its state isolated in q ... Q before the strip.
+        shrink = f"q {' '.join(_number(v) for v in content)} cm\n".encode("ascii")
         if "/Resources" not in page.obj:
             page.obj.Resources = Dictionary()
         resources = page.obj.Resources
@@ -480,10 +486,9 @@ def _stamp_strips(packet: pikepdf.Pdf, reference: str, recipient: str, generated
             f"BT {font_name} {_NUMBER_FONT_SIZE} Tf {_number(x)} {_NUMBER_BASELINE} Td "
             f"({label}) Tj ET Q\n"
         ).encode("ascii")
-        page.contents_add(save_state, prepend=True)
+        page.contents_add(pikepdf.Stream(packet, shrink), prepend=True)
         page.contents_add(pikepdf.Stream(packet, draw))
-        page.obj.MediaBox = Array(media)
-        page.obj.CropBox = Array(crop)
+        page.obj.MediaBox = Array([float(v) for v in _normalized(page.cropbox)])
         for box in ("/TrimBox", "/BleedBox", "/ArtBox"):
             if box in page.obj:
                 del page.obj[box]

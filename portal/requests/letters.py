@@ -289,6 +289,7 @@ def consent_copy_pdf(req: RecordRequest, consent: Consent) -> bytes:
         recipient_kind=consent.recipient_kind,
         use_limits_stated=consent.use_limits_stated,
         redisclosure_statement_included=consent.redisclosure_statement_included,
+        in_packet=True,
     )
     return d.consent_form_pdf(form, letterhead())
 

@@ -6,6 +6,7 @@ import hashlib
 import io
 import re
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pikepdf
 import pytest
@@ -95,7 +96,8 @@ def cover(letterhead) -> bytes:
 
 @pytest.fixture(scope="module")
 def consent(letterhead) -> bytes:
-    return d.consent_form_pdf(samples.consent(), letterhead)
+    """The copy of the consent as the release makes it (requests.letters.consent_copy_pdf)."""
+    return d.consent_form_pdf(replace(samples.consent(), in_packet=True), letterhead)
 
 
 def build(cover: bytes, consent: bytes | None, records: dict[str, bytes] = RECORDS):
@@ -166,7 +168,8 @@ def test_strip_on_a_sideways_page_reads_upright_at_its_visual_bottom(packet):
     with pikepdf.open(io.BytesIO(data)) as pdf:
         page = pdf.pages[part.first_page - 1]
         assert int(page.obj.Rotate) == 90
-        assert [float(v) for v in page.cropbox] == pytest.approx([0, 0, 612 + 36 * 792 / 612, 792])
+        # Still a sideways Letter page: the drawing shrinks, the page does not grow.
+        assert [float(v) for v in page.cropbox] == pytest.approx([0, 0, 612, 792])
     layout = pdfcheck.pdftotext(data, first=part.first_page, last=part.first_page, layout=True)
     assert f"Packet page {part.first_page} of {result.page_count}" in layout
 
@@ -174,14 +177,30 @@ def test_strip_on_a_sideways_page_reads_upright_at_its_visual_bottom(packet):
 # --------------------------------------------------------------------------- nothing altered
 
 
-def test_record_pages_are_enlarged_so_nothing_is_covered(packet):
-    result, data = packet
-    part = result.parts[2]
+def test_every_page_stays_letter_size_with_the_drawing_shrunk_above_the_strip(packet):
+    """#15 part 5: a patient prints on Letter paper without scaling or cropping; the strip
+    covers nothing, because the page's drawing is scaled into the space above it."""
+    _result, data = packet
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        page = pdf.pages[part.first_page - 1]
-        x0, y0, x1, y1 = (float(v) for v in page.cropbox)
-        assert (x0, x1, y1) == (0, 612, 792)
-        assert y0 == pytest.approx(-36)  # the strip sits below the original page edge
+        for page in pdf.pages:
+            x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+            assert (x0, y0) == (0, 0) and sorted((x1, y1)) == [612, 792]  # Letter, either way
+            assert [float(v) for v in page.cropbox] == [x0, y0, x1, y1]
+            first = page.obj.Contents[0].read_bytes() if isinstance(
+                page.obj.Contents, pikepdf.Array) else page.obj.Contents.read_bytes()
+            if int(page.obj.get("/Rotate", 0)) == 0:
+                strip = 36 * x1 / 612  # the strip is scaled to the page's width
+                numbers = [float(v) for v in first.split()[1:7]]
+                assert numbers[0] == numbers[3] == pytest.approx((y1 - strip) / y1, abs=1e-4)
+                assert numbers[5] == pytest.approx(strip, abs=1e-3)  # above the strip
+
+
+def test_the_page_number_is_at_least_8_points(packet):
+    _result, data = packet
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        last = pdf.pages[0].obj.Contents[-1].read_bytes()
+    size = float(re.search(rb"/PortalPageNo ([0-9.]+) Tf", last).group(1))
+    assert size >= 8 and b"Packet page 1 of" in last
 
 
 def test_record_images_are_copied_byte_for_byte(packet):
@@ -330,3 +349,16 @@ def test_pdf_without_pages_is_refused():
 
 def test_upload_stream_that_cannot_seek_is_checked():
     assert validate_record_pdf(_OneWayStream(RECORDS["Discharge summary"]), "a.pdf") == []
+
+
+def test_the_front_parts_carry_only_the_packets_page_counter(packet):
+    """#15 part 5: the cover letter and the consent copies print no 'Page n of N' of their
+    own under the strip's 'Packet page n of N'."""
+    result, data = packet
+    pages = pdfcheck.page_texts(data)
+    front = [part for part in result.parts if part.label not in RECORDS]
+    assert {"Cover letter"} <= {part.label for part in front} and len(front) >= 2
+    for part in front:
+        for number in range(part.first_page, part.last_page + 1):
+            assert not re.search(r"(?<!Packet )[Pp]age \d+ of \d+", pages[number - 1]), (
+                part.label, number)

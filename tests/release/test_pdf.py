@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jinja2
 import pytest
 from weasyprint import HTML
@@ -247,11 +249,22 @@ def test_acknowledgement_lists_print_their_bullets_and_numbers_as_tagged_lists(r
         assert sum(line.startswith(f"{number}. We ") for line in lines) == 1
 
 
-@pytest.mark.parametrize("name", DOCUMENTS)
+# The cover letter is only ever a part of the released packet, whose strip numbers each page
+# ("Packet page n of N", tests/release/test_packet.py): one counter per page (#15 part 5).
+IN_PACKET_ONLY = {"cover letter", "third-party cover letter"}
+
+
+@pytest.mark.parametrize("name", [n for n in DOCUMENTS if n not in IN_PACKET_ONLY])
 def test_every_page_is_numbered_page_n_of_total(rendered, name):
     pages = pdfcheck.page_texts(rendered[name])
     for number, page in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in page
+
+
+@pytest.mark.parametrize("name", sorted(IN_PACKET_ONLY))
+def test_a_part_made_for_the_packet_has_no_counter_of_its_own(rendered, name):
+    for page in pdfcheck.page_texts(rendered[name]):
+        assert not re.search(r"Page \d+ of \d+", page)
 
 
 @pytest.mark.parametrize("name", LETTERS)
