@@ -145,31 +145,33 @@ def past_date(what: str, *, required: bool):
     return check
 
 
-class UsState:
+class Normalized:
+    """Replace an answer by its normal form (a rule's function), or refuse it with ``message``
+    when the rule gives None. An empty answer is left to the field's other validators."""
+
+    def __init__(self, normalize, message):
+        self.normalize, self.message = normalize, message
+
+    def __call__(self, form, field: Field):
+        if not field.data:
+            return
+        value = self.normalize(field.data)
+        if value is None:
+            raise StopValidation(self.message)
+        field.data = value
+
+
+def UsState() -> Normalized:  # noqa: N802 - used like the validator classes beside it
     """A US state, territory or military code, or its name; stored as the USPS code."""
+    from portal.rules.postal import state_code
 
-    def __call__(self, form, field: Field):
-        from portal.rules.postal import state_code
-
-        if not field.data:
-            return
-        code = state_code(field.data)
-        if code is None:
-            raise StopValidation(_l("Enter the state as its two-letter code (such as CA) or "
-                                    "its name. For a military address use AA, AE or AP."))
-        field.data = code
+    return Normalized(state_code, _l("Enter the state as its two-letter code (such as CA) or "
+                                     "its name. For a military address use AA, AE or AP."))
 
 
-class UsZip:
+def UsZip() -> Normalized:  # noqa: N802
     """A US ZIP code: five digits, or ZIP+4."""
+    from portal.rules.postal import zip_code
 
-    def __call__(self, form, field: Field):
-        from portal.rules.postal import zip_code
-
-        if not field.data:
-            return
-        code = zip_code(field.data)
-        if code is None:
-            raise StopValidation(_l("Enter a ZIP code of 5 digits, such as 93001, or ZIP+4, "
-                                    "such as 93001-1234."))
-        field.data = code
+    return Normalized(zip_code, _l("Enter a ZIP code of 5 digits, such as 93001, or ZIP+4, "
+                                   "such as 93001-1234."))
