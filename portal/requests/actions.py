@@ -59,7 +59,7 @@ from portal.rules.notices import DENIAL_GROUNDS
 from portal.storage.filestore import FileTooLarge
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
-from portal.storage.uploads import UploadRejected, rebuilt, validate_record_pdf
+from portal.storage.uploads import UploadRejected, pdf_page_count, rebuilt, validate_record_pdf
 from portal.trail.chain import append_event
 
 # R-ID-2(b)/(d): what a clerk may rely on to decide who the requester is.
@@ -564,11 +564,7 @@ def attach_record(session: Session, req: RecordRequest, actor: Actor, *, part_id
                                     for_release=True))
     except UploadRejected as exc:
         raise RecordRefused([exc.message]) from None
-    import pikepdf  # on first use: most pages and every command never open a PDF
-
-    with pikepdf.open(stream) as pdf:
-        page_count = len(pdf.pages)
-    stream.seek(0)
+    page_count = pdf_page_count(stream.getvalue())
     try:
         document = save_document(
             session, stream, kind="record", filename=filename, media_type="application/pdf",

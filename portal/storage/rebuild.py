@@ -5,8 +5,9 @@ The parsers that read a hostile file (pdfium, qpdf, libjpeg, libpng) run in a ch
 the portal) under limits it sets on itself before it reads the file: address space
 (``UPLOAD_REBUILD_MEMORY_MB``), CPU seconds (``UPLOAD_REBUILD_CPU_SECONDS``), a wall-clock
 timeout, a page cap and a pixel limit per page and per image. A file that makes the child
-crash or reach a limit is refused as one we could not check; it never reaches the web
-process's memory as parsed objects.
+crash or reach a limit is refused as one we could not check. (A record a clerk attaches is
+first checked in the web process by validate_record_pdf, with pikepdf, for its plain-words
+refusals; an upload from outside is parsed only in the child.)
 
 Which rebuild (see the worker's docstring): files from outside (requesters, attorneys) are
 rasterized page by page into image-only PDFs; staff scans keep their text and drawings but
@@ -27,17 +28,23 @@ OUTSIDE_PDF = "outside_pdf"
 STAFF_PDF = "staff_pdf"
 
 
+#: Largest image accepted, in pixels: a 48-megapixel phone photo fits; a bomb does not.
+MAX_IMAGE_PIXELS = 50_000_000
+#: Largest page rendering, in pixels: Letter at 150 dpi is 2.1 million, tabloid 4.2.
+MAX_PAGE_PIXELS = 16_000_000
+
+
 @dataclass(frozen=True)
 class Limits:
-    """What one rebuild may use. Defaults fit a phone photo or a 300-page letter bundle."""
+    """What one rebuild may use (the settings are in portal.config, UPLOAD_REBUILD_*)."""
 
-    memory_mb: int = 1536
-    cpu_seconds: int = 60
-    wall_seconds: int = 120
-    max_pages: int = 300
-    dpi: int = 150
-    max_page_pixels: int = 16_000_000
-    max_image_pixels: int = 50_000_000
+    memory_mb: int
+    cpu_seconds: int
+    wall_seconds: int
+    max_pages: int
+    dpi: int
+    max_page_pixels: int = MAX_PAGE_PIXELS
+    max_image_pixels: int = MAX_IMAGE_PIXELS
 
     @classmethod
     def from_config(cls, config, *, staff: bool = False) -> Limits:

@@ -33,6 +33,9 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from flask_babel import gettext as _
 
+# The largest image accepted is the rebuild's limit (previews use it too, through here).
+from portal.storage.rebuild import MAX_IMAGE_PIXELS
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -40,9 +43,6 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 PDF = "application/pdf"
 ACCEPTED_TYPES = (JPEG, PNG, PDF)
-
-#: Largest image accepted, in pixels: a 48-megapixel phone photo fits; a bomb does not.
-MAX_IMAGE_PIXELS = 50_000_000
 
 
 def pillow() -> ModuleType:
@@ -182,7 +182,7 @@ def clean_upload(
               claimed=_(_TYPE_NAMES[claimed]), found=_(_TYPE_NAMES[found]))
         )
     cleaned = rebuilt(data, found, name, from_outside=from_outside)
-    pages = _page_count(cleaned) if found == PDF else None
+    pages = pdf_page_count(cleaned) if found == PDF else None
     stem = PurePosixPath(name).stem if claimed else name
     return CleanUpload(data=cleaned, media_type=found, filename=stem + _SUFFIX[found],
                        page_count=pages, original=data)
@@ -229,7 +229,7 @@ def _refusal_message(code: str, detail: str, name: str, media_type: str, max_pag
              "photo. Please take the photo again or choose another file.", name=name)
 
 
-def _page_count(pdf_bytes: bytes) -> int:
+def pdf_page_count(pdf_bytes: bytes) -> int:
     """Pages of a PDF the rebuild wrote (our own output, safe to open here)."""
     import pikepdf
 
