@@ -130,12 +130,9 @@ def draft_documents(session: Session, row: WizardDraft) -> list[StoredDocument]:
 def delete_document(session: Session, document: StoredDocument) -> None:
     """Remove a document row (and its kept original) now, and their encrypted files once the
     transaction commits."""
-    originals = list(session.scalars(select(StoredDocument).where(
-        StoredDocument.original_of_id == document.id)))
-    keys = [document.storage_key, *(o.storage_key for o in originals)]
-    for original in originals:
-        session.delete(original)
-    session.flush()  # before the copy: the database's cascade would take them with it
+    # The original's row goes with its copy (ON DELETE CASCADE); its file is removed here.
+    keys = [document.storage_key, *session.scalars(select(StoredDocument.storage_key).where(
+        StoredDocument.original_of_id == document.id))]
     session.delete(document)
     session.flush()
     store = file_store()
