@@ -174,9 +174,8 @@ def redeem_with_access_code(
     if problem:
         raise GrantUnavailable(problem)
     if not verify_password(grant.access_code_hash, normalize_access_code(access_code)):
-        limit = int(current_app.config["DOWNLOAD_CODE_MAX_ATTEMPTS"])
         grant.failed_code_attempts += 1
-        locked = grant.failed_code_attempts >= limit
+        locked = _out_of_tries(grant)
         if locked:
             grant.revoked_at = utcnow()
         session.flush()
@@ -189,7 +188,7 @@ def redeem_with_access_code(
             raise GrantUnavailable(_(
                 "The access code was wrong too many times, so this link is now locked. Please "
                 "ask the person who sent you the records to contact the records custodian."))
-        left = limit - grant.failed_code_attempts
+        left = int(current_app.config["DOWNLOAD_CODE_MAX_ATTEMPTS"]) - grant.failed_code_attempts
         raise WrongAccessCode(
             _("That access code is not right. Check it with the person who gave it to you. "
               "Tries left: %(left)s.", left=left), left)
@@ -198,6 +197,11 @@ def redeem_with_access_code(
     if consent_issue:
         raise GrantUnavailable(consent_issue)
     return _consume(session, grant, actor)
+
+
+def _out_of_tries(grant: DownloadGrant) -> bool:
+    """Whether wrong access codes have used up DOWNLOAD_CODE_MAX_ATTEMPTS (the link locks)."""
+    return grant.failed_code_attempts >= int(current_app.config["DOWNLOAD_CODE_MAX_ATTEMPTS"])
 
 
 def normalize_access_code(code: str) -> str:
@@ -286,8 +290,7 @@ def locked_shared_grant(session: Session, req: RecordRequest) -> DownloadGrant |
     newest = session.scalar(select(DownloadGrant).where(
         DownloadGrant.request_id == req.id, DownloadGrant.recipient_type == THIRD_PARTY)
         .order_by(DownloadGrant.id.desc()).limit(1))
-    limit = int(current_app.config["DOWNLOAD_CODE_MAX_ATTEMPTS"])
-    if newest is None or newest.revoked_at is None or newest.failed_code_attempts < limit:
+    if newest is None or newest.revoked_at is None or not _out_of_tries(newest):
         return None
     return newest
 
