@@ -75,7 +75,7 @@ def _set_draft_cookie(response: Response, token: str) -> Response:
     response.set_cookie(
         drafts.cookie_name(), token, max_age=int(timedelta(days=days).total_seconds()),
         path=drafts.COOKIE_PATH, httponly=True, samesite="Lax",
-        secure=current_app.config["BASE_URL"].startswith("https://"),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response
 
@@ -135,7 +135,7 @@ def discard():
     flash(_("Your answers and files were deleted."), "success")
     response = redirect(url_for("requests.start"))
     response.delete_cookie(drafts.cookie_name(), path=drafts.COOKIE_PATH,
-                           secure=current_app.config["BASE_URL"].startswith("https://"))
+                           secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 
