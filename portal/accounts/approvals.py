@@ -64,6 +64,8 @@ def request_change(db: Session, subject: StaffUser, kind: str, details: dict, *,
     if kind not in KINDS:
         raise ValueError(kind)
     operations._refuse_self(actor, subject, _SELF[kind])
+    if kind == RESET_PASSWORD and not subject.is_active:
+        raise StaffProblem(["This account is deactivated. Reactivate it first."])
     if any(change.kind == kind for change in pending_changes(db, subject)):
         raise StaffProblem(["A change of this kind already waits for approval for this "
                             "person. Approve, refuse or withdraw it first."])
@@ -176,3 +178,19 @@ def ask_for_email_change(db: Session, staff: StaffUser, email: str, *,
     """Check the new address now (so the approver is not left with a bad one), then ask."""
     new = operations._checked_new_email(db, email)
     return request_change(db, staff, CHANGE_EMAIL, {"email": new}, actor=actor)
+
+
+def edit_staff(db: Session, staff: StaffUser, *, display_name: str, roles: list[str],
+               licensed: bool, actor: Actor) -> str | None:
+    """The staff page's "Save changes": a change that takes access away (or only renames)
+    applies at once and returns change_staff's outcome; one that gives any access is asked
+    for (the name still changes now) and returns None."""
+    if not widens_access(staff, roles, licensed):
+        return operations.change_staff(db, staff, display_name=display_name, roles=roles,
+                                       licensed=licensed, actor=actor)
+    request_change(db, staff, GRANT_ACCESS,
+                   {"roles": operations._checked_roles(roles), "licensed": licensed},
+                   actor=actor)
+    if display_name.strip() != staff.display_name:
+        operations.rename_staff(db, staff, display_name, actor=actor)
+    return None

@@ -309,30 +309,18 @@ def staff_edit(staff_id: int):
     staff = _load_staff(staff_id)
     form = _roles_form(staff)
     if form.validate_on_submit():
-        session, actor = get_session(), current_actor()
         try:
-            if approvals.widens_access(staff, form.roles.data, form.licensed_reviewer.data):
-                operations._refuse_self(actor, staff, "change the roles or licence of")
-                roles = operations._checked_roles(form.roles.data)
-                if form.display_name.data.strip() != staff.display_name:
-                    operations.rename_staff(session, staff, form.display_name.data,
-                                            actor=actor)
-                approvals.request_change(session, staff, approvals.GRANT_ACCESS,
-                                         {"roles": roles,
-                                          "licensed": form.licensed_reviewer.data},
-                                         actor=actor)
-                message = _("The new access is asked for. ") + _NEEDS_SECOND
-            else:
-                outcome = operations.change_staff(
-                    session, staff, display_name=form.display_name.data,
-                    roles=form.roles.data, licensed=form.licensed_reviewer.data, actor=actor)
-                message = _SAVED_MESSAGES[outcome]()
+            outcome = approvals.edit_staff(
+                get_session(), staff, display_name=form.display_name.data,
+                roles=form.roles.data, licensed=form.licensed_reviewer.data,
+                actor=current_actor())
         except StaffProblem as problem:
             rollback()
             staff = _load_staff(staff_id)
             form.form_errors.extend(problem.problems)
         else:
-            flash(message, "success")
+            flash(_("The new access is asked for. ") + _NEEDS_SECOND if outcome is None
+                  else _SAVED_MESSAGES[outcome](), "success")
             return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
     return _edit_page(staff, form)
 
@@ -406,9 +394,6 @@ def staff_reset(staff_id: int):
     form = ResetForm()
     if not form.validate_on_submit():
         return redirect(url_for("accounts.staff_edit", staff_id=staff.id))
-    if not staff.is_active:
-        return _edit_page(staff, problems=[_("This account is deactivated. Reactivate it "
-                                             "first.")])
     return _ask(staff, approvals.RESET_PASSWORD, {"reset_mfa": bool(form.reset_mfa.data)},
                 _("A password reset is asked for."))
 
