@@ -86,6 +86,8 @@ DEFAULTS: dict[str, object] = {
     # --- requester journey ---
     "EMAIL_CONFIRM_HOURS": 24,
     "MAGIC_LINK_MINUTES": 15,
+    # An update email's link: opens that one request, once, within this many hours.
+    "UPDATE_LINK_HOURS": 24,
     "WIZARD_DRAFT_DAYS": 7,
     "DOWNLOAD_LINK_DAYS": 30,
     "DOWNLOAD_MAX_COUNT": 5,

@@ -29,7 +29,7 @@ from portal.accounts.operations import StaffProblem
 from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.core.errors import Conflict
-from portal.core.links import neutral_subject
+from portal.core.links import Subject
 from portal.jobs.mail import send_mail
 from portal.trail.chain import append_event
 
@@ -156,7 +156,7 @@ def refuse(db: Session, change: StaffChange, *, actor: Actor) -> None:
 
 def _notify(address: str, what: str) -> None:
     # R-SEC-4: a neutral subject and sender; no program, no patient.
-    send_mail(address, neutral_subject(), (
+    send_mail(address, Subject.ACCOUNT, (
         f"{what}\n\nIf you did not expect this, tell your administrator or the records "
         "custodian at once.\n\nRecords Custodian\n"))
 

@@ -37,6 +37,7 @@ from portal.accounts.permissions import ADMINISTER_STAFF, ROLES
 from portal.accounts.sessions import revoke_sessions
 from portal.core.actor import Actor
 from portal.core.db import utcnow
+from portal.core.links import Subject
 from portal.core.tokens import new_token, token_hash
 from portal.jobs.mail import send_mail
 from portal.rules import deadlines
@@ -649,7 +650,7 @@ def _mail_setup_link(staff: StaffUser, link: SetupLink, *, created: bool) -> Non
     # R-SEC-4: neutral subject and sender; the body names no program and no patient.
     what = ("An administrator created a staff account for you on the records portal."
             if created else "An administrator reset your password on the records portal.")
-    send_mail(staff.email, "Set your password", (
+    send_mail(staff.email, Subject.SIGN_IN, (
         f"{what}\n\n"
         f"Choose your password with this single-use link:\n{link.url}\n\n"
         f"The link stops working at {pacific_time(link.expires_at)}.\n\n"

@@ -169,6 +169,20 @@ def revoke_sessions(db: Session, *, staff_id: int | None = None, requester_id: i
     return result.rowcount or 0
 
 
+ONLY_REQUEST = "only_request"
+
+
+def limit_to_request(request_id: int) -> None:
+    """This sign-in (by an update email's link) opens only the request the email was about."""
+    flask_session[ONLY_REQUEST] = int(request_id)
+
+
+def request_limit() -> int | None:
+    """The one request this requester's sign-in may open, or None when it may open all."""
+    value = flask_session.get(ONLY_REQUEST)
+    return int(value) if value is not None else None
+
+
 def current_actor() -> Actor:
     """The Actor behind the current request, for operations and audit events."""
     ip = request.remote_addr if request else None

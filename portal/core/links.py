@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from enum import Enum
 
 from flask import current_app, has_request_context
 from flask_babel import gettext as _
+
+from portal.rules import N_
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -29,6 +32,20 @@ def translation_context():
         yield
 
 
-def neutral_subject() -> str:
-    """R-SEC-4: every email's subject, the same whatever it is about."""
-    return _("Update from the Records Custodian")
+class Subject(Enum):
+    """R-SEC-6: the fixed list of email subjects; `send_mail` takes nothing else.
+
+    None depends on an outcome or on whether records exist, none names the program (R-SEC-4):
+    a released request, a denial and "no records found" all send UPDATE.
+    """
+
+    CONFIRM_EMAIL = N_("Confirm your email address")
+    SIGN_IN = N_("Your sign-in link")
+    UPDATE = N_("There is an update to your request")
+    SHARED_LINK = N_("A secure link for you")
+    ACCOUNT = N_("A change to your staff account")
+    STAFF_NOTICE = N_("A notice for staff")
+
+    def line(self) -> str:
+        """The subject in the current language."""
+        return _(self.value)

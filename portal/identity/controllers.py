@@ -17,7 +17,12 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.accounts import operations as account_operations
 from portal.accounts.permissions import public, requester_required, token_required
-from portal.accounts.sessions import current_actor, session_check_response, start_session
+from portal.accounts.sessions import (
+    current_actor,
+    limit_to_request,
+    session_check_response,
+    start_session,
+)
 from portal.core.db import get_session
 from portal.extensions import limiter
 from portal.identity import operations
@@ -89,6 +94,24 @@ def magic_link(token: str):
 
     return _emailed_link_page(token, operations.SIGN_IN, "identity/magic_link.html",
                               sign_in_requester)
+
+
+@token_required
+@_token_limited
+def update_link(token: str):
+    """The page an update email's link opens; its button opens that one request (R-SEC-4).
+
+    The sign-in it starts reaches only that request; the update is at the top of its page.
+    """
+    def open_update(session, row):
+        requester = operations.redeem_sign_in(session, row, request.remote_addr)
+        flask_session.clear()
+        login_user(start_session(session, "requester", requester))
+        limit_to_request(row.request_id)
+        return redirect(url_for("requests.detail", request_id=row.request_id, _anchor="update"))
+
+    return _emailed_link_page(token, operations.UPDATE_LINK, "identity/update_link.html",
+                              open_update)
 
 
 @requester_required

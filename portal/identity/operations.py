@@ -10,7 +10,7 @@ happen in that job, after the response.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,17 +20,20 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import Requester
 from portal.core.actor import Actor
 from portal.core.db import get_session, utcnow
-from portal.core.links import external_url, neutral_subject, translation_context
+from portal.core.links import Subject, external_url, translation_context
 from portal.core.tokens import new_token, token_hash
 from portal.identity.models import EmailToken
 from portal.jobs.mail import send_mail
 from portal.jobs.outbox import JobContext, enqueue, handler
+from portal.requests import letters
 from portal.requests.models import ProofingStep, RecordRequest
 from portal.rules import lifecycle
+from portal.rules.deadlines import format_date
 from portal.trail.chain import append_event
 
 CONFIRM_EMAIL = "confirm_email"
 SIGN_IN = "sign_in"
+UPDATE_LINK = "update_link"
 
 
 def requester_actor(requester: Requester, client_ip: str | None) -> Actor:
@@ -62,7 +65,7 @@ def issue_email_confirmation(session: Session, requester: Requester, req: Record
         "anything, you can ignore this email.\n\nRecords Custodian",
         hours=hours, link=external_url("identity.confirm_email", token=token),
     )
-    send_mail(requester.email, neutral_subject(), body, request_id=req.id)
+    send_mail(requester.email, Subject.CONFIRM_EMAIL, body, request_id=req.id)
     return token
 
 
@@ -151,16 +154,50 @@ def _send_sign_in_link(session: Session, payload: dict, _context: JobContext) ->
             "ignore this email.\n\nRecords Custodian",
             minutes=minutes, link=external_url("identity.magic_link", token=token),
         )
-        subject = neutral_subject()
-    send_mail(requester.email, subject, body)
+    send_mail(requester.email, Subject.SIGN_IN, body)
 
 
 def redeem_sign_in(session: Session, row: EmailToken, actor_ip: str | None) -> Requester:
-    """Use a magic-link token; following it also proves control of the address."""
+    """Use a magic-link or update-link token; following it also proves control of the address."""
     _use(row)
     requester = session.get(Requester, row.requester_id)
     if requester.email_confirmed_at is None:
         requester.email_confirmed_at = utcnow()
+    via = "update_link" if row.purpose == UPDATE_LINK else "email_link"
+    summary = {"via": via, **({"request": row.request_id} if row.request_id else {})}
     append_event(session, "requester.signed_in", actor=requester_actor(requester, actor_ip),
-                 object_type="requester", object_id=requester.id, summary={"via": "email_link"})
+                 object_type="requester", object_id=requester.id, summary=summary)
     return requester
+
+
+@handler(letters.UPDATE_EMAIL_JOB)
+def _send_update_email(session: Session, payload: dict, _context: JobContext) -> None:
+    """"There is an update": a link that signs in to this one request, once, for a day.
+
+    The token is made here, in the job's transaction with the mail it goes out in, so a retry
+    makes a new one and no raw token waits in the job table. The link opens the requester's
+    own page only: a third party's download still needs its access code (R-REL-5).
+    """
+    req = session.get(RecordRequest, payload["request_id"])
+    if req is None or not letters.has_email(req):
+        return
+    hours = int(current_app.config["UPDATE_LINK_HOURS"])
+    requester = session.get(Requester, req.requester_id)
+    token = _issue_token(session, UPDATE_LINK, requester, timedelta(hours=hours), req.id)
+    link = external_url("identity.update_link", token=token)
+    with translation_context():
+        if payload.get("reply_by"):
+            first = _("We are waiting for your answer about a request you made. Please reply by "
+                      "%(date)s. After that date the request is closed, and you would need to "
+                      "ask again.",
+                      date=format_date(date.fromisoformat(payload["reply_by"])))
+        else:
+            first = _("There is an update on your request.")
+        body = _(
+            "Hello,\n\n%(first)s\n\nTo see it, open this link and press the button on the "
+            "page. The link works once, for %(hours)s hours:\n\n%(link)s\n\nAfter that, you "
+            "can ask for a new sign-in link here: %(sign_in)s\n\nFor your privacy this email "
+            "does not include any details.\n\nRecords Custodian",
+            first=first, hours=hours, link=link, sign_in=external_url("identity.sign_in"),
+        )
+    send_mail(req.contact_email, Subject.UPDATE, body, request_id=req.id)

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from portal.core.db import get_session
+from portal.core.links import Subject
 from portal.jobs.models import Job
 from portal.jobs.outbox import FAILURE_HOOKS, JobContext, PermanentFailure, enqueue, handler
 
@@ -25,15 +26,18 @@ MAIL_JOB = "mail.send"
 MESSAGE_ID_DOMAIN = "records.invalid"
 
 
-def send_mail(to: str, subject: str, body: str, *, request_id: int | None = None,
+def send_mail(to: str, subject: Subject, body: str, *, request_id: int | None = None,
               dedupe_key: str | None = None) -> None:
     """Queue a plain-text message in the current transaction; it leaves once that commits.
 
+    ``subject`` is one of the fixed list (R-SEC-6), written in the current language.
     ``request_id`` names the request the message is about, so that a refused address shows on
     that request's page; with ``dedupe_key`` a message already queued under it is not repeated.
     """
+    if not isinstance(subject, Subject):
+        raise TypeError("an email's subject is one of portal.core.links.Subject (R-SEC-6)")
     queued = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    enqueue(get_session(), MAIL_JOB, {"to": to, "subject": subject, "body": body,
+    enqueue(get_session(), MAIL_JOB, {"to": to, "subject": subject.line(), "body": body,
                                       "queued": queued},
             request_id=request_id, dedupe_key=dedupe_key)
 
@@ -98,10 +102,10 @@ def _mail_operators(_session: Session, job: Job) -> None:
     Not for a failed email itself, which would only queue another that may fail the same way."""
     address = current_app.config.get("JOBS_ALERT_EMAIL")
     if address and job.kind != MAIL_JOB:
-        send_mail(address, "A background job failed", (
-            f"Job {job.id} ({job.kind}) failed for good after {job.attempts} attempt(s): "
-            f"{job.last_error}.\n\nThe background jobs page lists it and can run it again."
-            "\n\nRecords Portal"
+        send_mail(address, Subject.STAFF_NOTICE, (
+            f"A background job failed.\n\nJob {job.id} ({job.kind}) failed for good after "
+            f"{job.attempts} attempt(s): {job.last_error}.\n\nThe background jobs page lists it "
+            "and can run it again.\n\nRecords Portal"
         ))
 
 

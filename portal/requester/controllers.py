@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.permissions import public, requester_required, token_required
-from portal.accounts.sessions import current_actor
+from portal.accounts.sessions import current_actor, request_limit
 from portal.core.db import get_session
 from portal.core.ids import arg_int
 from portal.core.security import file_response, pdf_attachment
@@ -277,9 +277,14 @@ def sent_pdf():
 
 
 def _own_request(request_id: int) -> RecordRequest:
-    """A request of the signed-in requester; anyone else's is 'not found' (never 403)."""
+    """A request of the signed-in requester; anyone else's is 'not found' (never 403).
+
+    A sign-in by an update email's link reaches only the request that email was about.
+    """
     req = get_session().get(RecordRequest, request_id)
     if req is None or req.requester_id != current_user.user.id:
+        abort(404)
+    if request_limit() not in (None, req.id):
         abort(404)
     return req
 
@@ -287,8 +292,10 @@ def _own_request(request_id: int) -> RecordRequest:
 @requester_required
 def my_requests():
     """Every request of the signed-in requester, with where it stands."""
-    requests_ = sorted(current_user.user.requests, key=lambda r: r.id, reverse=True)
-    return render_template("requests/my_requests.html", requests=requests_,
+    only = request_limit()
+    requests_ = sorted((r for r in current_user.user.requests if only in (None, r.id)),
+                       key=lambda r: r.id, reverse=True)
+    return render_template("requests/my_requests.html", requests=requests_, limited=only,
                            today=today_pacific(), labels=lifecycle.STATUS_LABELS,
                            format_due=format_due)
 
@@ -313,6 +320,7 @@ def _detail(req: RecordRequest, *, reply_form=None, upload_error: str | None = N
         finished_on=format_date(pacific_date(finished_at)) if finished_at else None,
         extension=journey.extension_notice(req), format_date=format_date,
         grants=grants.requester_grants(session, req), grant_problem=grants.grant_problem,
+        latest=next((m for m in reversed(messages) if m.author_type == "staff"), None),
         requested=_part_labels(req), can_revoke=journey.can_revoke_consent(req),
         can_withdraw=req.status in lifecycle.TRANSITIONS["withdraw"].sources,
         awaiting=req.status == lifecycle.AWAITING_REQUESTER,

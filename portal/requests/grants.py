@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from portal.accounts.passwords import verify_password
 from portal.core.actor import Actor
 from portal.core.db import utcnow
-from portal.core.links import external_url, neutral_subject, translation_context
+from portal.core.links import Subject, external_url, translation_context
 from portal.core.tokens import new_token, token_hash
 from portal.jobs.mail import send_mail
 from portal.release.models import DownloadGrant, Release
+from portal.requests import letters
 from portal.requests.disclosures import record_disclosure
 from portal.requests.models import RecordRequest
 from portal.storage.models import StoredDocument
@@ -97,13 +98,7 @@ def _notify(req: RecordRequest, grant: DownloadGrant, token: str) -> None:
     """R-SEC-4: neutral subject and sender, no PHI; the third party gets the link only."""
     days = int(current_app.config["DOWNLOAD_LINK_DAYS"])
     if grant.recipient_type == PATIENT:
-        body = _(
-            "Hello,\n\nThere is an update on your request. Sign in to see it:\n\n"
-            "%(link)s\n\nFor your privacy this email does not include any details.\n\n"
-            "Records Custodian",
-            link=external_url("identity.sign_in"),
-        )
-        send_mail(req.contact_email, neutral_subject(), body, request_id=req.id)
+        letters.notify_requester(req)
         return
     body = _(
         "Hello,\n\nRecords have been shared with you. To download them, open this link:\n\n"
@@ -112,7 +107,7 @@ def _notify(req: RecordRequest, grant: DownloadGrant, token: str) -> None:
         "please ignore it: nothing can be opened without the access code.\n\nRecords Custodian",
         link=external_url("requests.shared_download", token=token), days=days,
     )
-    send_mail(req.recipient_email, neutral_subject(), body, request_id=req.id)
+    send_mail(req.recipient_email, Subject.SHARED_LINK, body, request_id=req.id)
 
 
 def grant_problem(grant: DownloadGrant, now: datetime | None = None) -> str | None:

@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from portal.core.actor import Actor
-from portal.core.links import external_url, neutral_subject, translation_context
-from portal.jobs.mail import send_mail
+from portal.core.db import get_session
+from portal.jobs.outbox import enqueue
 from portal.release import documents as d
 from portal.release.letterhead import Letterhead, letterhead_from_config
 from portal.requests.models import Consent, RecordRequest, RequestPart
@@ -94,17 +93,24 @@ def has_email(req: RecordRequest) -> bool:
     return bool(req.contact_email) and not req.contact_email.endswith("@" + NO_EMAIL_DOMAIN)
 
 
-def notify_requester(req: RecordRequest) -> None:
-    """Email "there is an update, sign in to see it": no PHI, neutral sender (R-SEC-4)."""
+#: The job that emails "there is an update" with a link that opens this one request. It runs
+#: in portal.identity.operations, which issues the link's single-use token.
+UPDATE_EMAIL_JOB = "requests.update_email"
+
+
+def notify_requester(req: RecordRequest, *, reply_by: date | None = None,
+                     dedupe_key: str | None = None) -> None:
+    """Email "there is an update" with a link to it: no PHI, neutral sender (R-SEC-4).
+
+    ``reply_by``: the update is a reminder that the request closes on that date unanswered.
+    """
     if not has_email(req):
         return
-    with translation_context():
-        body = _(
-            "Hello,\n\nThere is an update on your request. Sign in to see it:\n\n%(link)s\n\n"
-            "For your privacy this email does not include any details.\n\nRecords Custodian",
-            link=external_url("identity.sign_in"),
-        )
-        send_mail(req.contact_email, neutral_subject(), body, request_id=req.id)
+    payload = {"request_id": req.id}
+    if reply_by is not None:
+        payload["reply_by"] = reply_by.isoformat()
+    enqueue(get_session(), UPDATE_EMAIL_JOB, payload, request_id=req.id,
+            dedupe_key=dedupe_key)
 
 
 def delivery_words(req: RecordRequest) -> str:

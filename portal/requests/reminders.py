@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import StaffUser
 from portal.core.db import utcnow
-from portal.core.links import external_url, neutral_subject, translation_context
+from portal.core.links import Subject, external_url, translation_context
 from portal.jobs.mail import send_mail
 from portal.jobs.outbox import JobContext, handler
+from portal.requests import letters
 from portal.requests.models import RecordRequest
 from portal.rules import lifecycle
-from portal.rules.deadlines import clock_state, format_date, pacific_date, today_pacific
+from portal.rules.deadlines import clock_state, pacific_date, today_pacific
 from portal.rules.permissions import ASSIGN_REQUESTS, WORK_REQUESTS, permissions_for
 
 #: Days before the abandonment date on which a requester who owes an answer is reminded.
@@ -83,7 +84,9 @@ def send_clerk_digests(session: Session, _payload: dict, _context: JobContext) -
     with translation_context():
         for staff_id, digest in clerk_digests(session, today, soon_days).items():
             person = session.get(StaffUser, staff_id)
-            parts = [_("Good morning,"), ""]
+            parts = [_("Good morning,"), "",
+                     _("Requests due: %(n)s overdue, %(m)s due soon.", n=len(digest.overdue),
+                       m=len(digest.due_soon)), ""]
             if digest.overdue:
                 parts.append(_("Overdue (%(n)s): %(refs)s", n=len(digest.overdue),
                                refs=_lines(digest.overdue)))
@@ -93,9 +96,7 @@ def send_clerk_digests(session: Session, _payload: dict, _context: JobContext) -
                                refs=_lines(digest.due_soon)))
             parts += ["", _("Open the queue: %(link)s", link=external_url("queue.index")), "",
                       _("Records Portal")]
-            send_mail(person.email, _("Requests due: %(n)s overdue, %(m)s due soon",
-                                      n=len(digest.overdue), m=len(digest.due_soon)),
-                      "\n".join(parts))
+            send_mail(person.email, Subject.STAFF_NOTICE, "\n".join(parts))
 
 
 def requester_reminders_due(session: Session, abandon_after_days: int) -> list[RecordRequest]:
@@ -113,15 +114,7 @@ def send_requester_reminders(session: Session, _payload: dict, _context: JobCont
     """One reminder per waiting period: the key names the request's last change, so a
     request that waits again after the requester answered is reminded again."""
     days = int(current_app.config["ABANDON_AFTER_DAYS"])
-    with translation_context():
-        for req in requester_reminders_due(session, days):
-            closes_on = pacific_date(req.updated_at) + timedelta(days=days)
-            body = _(
-                "Hello,\n\nWe are waiting for your answer about a request you made. Please sign "
-                "in and reply by %(date)s; after that date the request is closed and you would "
-                "need to ask again.\n\n%(link)s\n\nFor your privacy this email does not include "
-                "any details.\n\nRecords Custodian",
-                date=format_date(closes_on), link=external_url("identity.sign_in"),
-            )
-            send_mail(req.contact_email, neutral_subject(), body, request_id=req.id,
-                      dedupe_key=f"reminder:{req.id}:{req.updated_at:%Y%m%dT%H%M%S}")
+    for req in requester_reminders_due(session, days):
+        closes_on = pacific_date(req.updated_at) + timedelta(days=days)
+        letters.notify_requester(req, reply_by=closes_on,
+                                 dedupe_key=f"reminder:{req.id}:{req.updated_at:%Y%m%dT%H%M%S}")

@@ -8,6 +8,7 @@ REQUESTERS = frozenset({"owner", "stranger"})
 
 CONFIRM_TOKEN = "access-matrix-confirm-email-token"
 SIGN_IN_TOKEN = "access-matrix-sign-in-token"
+UPDATE_TOKEN = "access-matrix-update-link-token"
 
 ROUTES = {
     "identity.sign_in": Route(EVERYONE),
@@ -16,6 +17,8 @@ ROUTES = {
     # matrix's client in as the owner and change who the later routes are tried as.
     "identity.magic_link": Route(EVERYONE, kwargs=lambda s: {"token": SIGN_IN_TOKEN},
                                  methods=("GET",)),
+    "identity.update_link": Route(EVERYONE, kwargs=lambda s: {"token": UPDATE_TOKEN},
+                                  methods=("GET",)),
     "identity.confirm_email": Route(EVERYONE, kwargs=lambda s: {"token": CONFIRM_TOKEN}),
     "identity.email_confirmed": Route(EVERYONE),
     "identity.lost_email": Route(EVERYONE),
@@ -29,14 +32,15 @@ ROUTES = {
 
 
 def build(db, scenario) -> None:
-    """Unused emailed tokens for the owner: one to confirm the request, one to sign in."""
+    """Unused emailed tokens for the owner: to confirm the request, to sign in, to an update."""
     from datetime import timedelta
 
     from portal.core.db import utcnow
     from portal.core.tokens import token_hash
     from portal.identity.models import EmailToken
 
-    for purpose, token in (("confirm_email", CONFIRM_TOKEN), ("sign_in", SIGN_IN_TOKEN)):
+    for purpose, token in (("confirm_email", CONFIRM_TOKEN), ("sign_in", SIGN_IN_TOKEN),
+                           ("update_link", UPDATE_TOKEN)):
         db.add(EmailToken(purpose=purpose, token_hash=token_hash(token),
                           requester_id=scenario.owner.id, request_id=scenario.request.id,
                           expires_at=utcnow() + timedelta(minutes=10)))

@@ -130,7 +130,7 @@ def test_creating_staff_emails_the_setup_link_only_once_a_second_admin_approves(
     assert staff.password_hash is None
     [message] = outbox()
     assert message["To"] == "robin.reviewer@example.test"
-    assert message["Subject"] == "Set your password"
+    assert message["Subject"] == "Your sign-in link"
     assert "http://localhost/staff/setup/" in message.get_content()
 
 

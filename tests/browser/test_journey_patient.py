@@ -11,6 +11,7 @@ import re
 from contextlib import contextmanager
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.journey.samples import jpeg_bytes
 
@@ -136,10 +137,18 @@ def test_a_patient_asks_follows_answers_and_downloads_on_a_phone(live_server, vi
         req = session.query(RecordRequest).filter_by(reference=reference).one()
         _staff, actor = clerk(session)
         ask_for_information(session, req, actor, "Please send a clearer photo of your ID.")
-    visit.page.reload()
-    visit.check()
-    assert "We need something from you" in visit.page.content()
-    assert "Please send a clearer photo of your ID." in visit.page.content()
+    # The update email's link, then its one button, land on the question itself (R-SEC-6
+    # subject; the email names nothing), on screen without scrolling on a phone.
+    update_mail = live_server.outbox()[-1]
+    assert update_mail["Subject"] == "There is an update to your request"
+    assert "clearer photo" not in update_mail.get_content()
+    visit.go(last_link(live_server))
+    visit.press("See the update")
+    assert visit.page.url.endswith("#update")
+    question = visit.page.locator("#update .message-body")
+    assert question.inner_text() == "Please send a clearer photo of your ID."
+    expect(question).to_be_in_viewport()
+    assert "We need something from you" in visit.page.locator("#update").inner_text()
 
     # The requester answers with a file.
     visit.fill("Your reply", "Here is a clearer photo.")
@@ -156,6 +165,11 @@ def test_a_patient_asks_follows_answers_and_downloads_on_a_phone(live_server, vi
         release_all(session, req, actor, method="download")
     visit.page.reload()
     visit.check()
+    # Crisis help comes before the download of one's own treatment record.
+    crisis = visit.page.locator(".crisis-help")
+    download = visit.page.get_by_role("link", name="Download your records (PDF)")
+    assert "988" in crisis.inner_text()
+    assert crisis.bounding_box()["y"] < download.bounding_box()["y"]
     with visit.page.expect_download() as download_info:
         visit.page.get_by_role("link", name="Download your records (PDF)").click()
     packet = download_info.value.path().read_bytes()

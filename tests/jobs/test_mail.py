@@ -7,6 +7,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from portal.core.links import Subject
 from portal.jobs.models import DONE, FAILED, PENDING, Job
 from tests.ports import free_port
 
@@ -68,7 +69,7 @@ def test_mail_is_delivered_over_smtp_with_the_neutral_sender_and_the_job_s_messa
     from portal.jobs.mail import message_id, send_mail
 
     with scope():
-        send_mail("person@example.test", "Update from the Records Custodian", "Hello")
+        send_mail("person@example.test", Subject.UPDATE, "Hello")
     [job] = _mail_jobs(app)
     [raw] = smtp.messages
     assert job.status == DONE
@@ -89,7 +90,7 @@ def _send_then_die(app) -> Job:
     InlineDispatcher.notify = lambda self, ids: None
     try:
         with app.test_request_context():
-            send_mail("person@example.test", "Subject", "Hello")
+            send_mail("person@example.test", Subject.UPDATE, "Hello")
             from portal.core.db import commit
 
             commit()
@@ -130,7 +131,7 @@ def test_a_refused_address_is_marked_undeliverable_on_the_request_page(
         session = get_session()
         clerk = make_staff(session, "clerk")
         req = make_request(session, make_requester(session, email="gone@refused.test"))
-        send_mail("gone@refused.test", "Subject", "Hello", request_id=req.id)
+        send_mail("gone@refused.test", Subject.UPDATE, "Hello", request_id=req.id)
         commit()
         clerk_id, req_id = clerk.id, req.id
     [job] = _mail_jobs(app)
@@ -150,7 +151,7 @@ def test_mail_waits_out_an_smtp_outage_and_is_delivered_when_the_server_returns(
 
     smtp.controller.stop()  # the server is down
     with scope():
-        send_mail("person@example.test", "Subject", "Hello")
+        send_mail("person@example.test", Subject.UPDATE, "Hello")
     [job] = _mail_jobs(app)
     assert job.status == PENDING and job.attempts == 1
     assert job.last_error == "ConnectionRefusedError" and job.next_attempt_at > job.created_at

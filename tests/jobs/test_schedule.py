@@ -100,7 +100,8 @@ def test_the_morning_digest_lists_each_clerk_s_references_and_no_patient(app, de
     assert set(mail) == {"clerk@example.test", "lead@example.test"}  # not the auditor
     mine = mail["clerk@example.test"]
     body = mine.get_content()
-    assert mine["Subject"] == "Requests due: 1 overdue, 1 due soon"
+    assert mine["Subject"] == "A notice for staff"  # R-SEC-6: the counts are in the body
+    assert "Requests due: 1 overdue, 1 due soon." in body
     assert desk["late"] in body.split("Overdue (1): ")[1].splitlines()[0]
     assert desk["soon"] in body and desk["later"] not in body and desk["nobody"] not in body
     lead = mail["lead@example.test"].get_content()

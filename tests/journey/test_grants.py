@@ -136,7 +136,7 @@ def test_only_the_hash_of_the_link_token_is_stored(shared):
 def test_the_third_party_email_holds_the_link_and_nothing_else(shared, outbox):
     (mail,) = [m for m in outbox() if m["To"] == "morgan.lee@example.test"]
     body = mail.get_content()
-    assert mail["Subject"] == "Update from the Records Custodian"
+    assert mail["Subject"] == "A secure link for you"
     assert "/shared/" in body and "access code" in body
     for secret in ("Avery", "Quill", "Canyon", CODE):
         assert secret not in body

@@ -144,7 +144,7 @@ def test_an_expired_sign_in_link_is_refused(client, known, outbox, scope):
 def test_the_sign_in_email_is_neutral(client, known, outbox):
     _ask(client, "known@example.test")
     mail = outbox()[-1]
-    assert mail["Subject"] == "Update from the Records Custodian"
+    assert mail["Subject"] == "Your sign-in link"
     assert "Canyon" not in mail.get_content() and "Avery" not in mail.get_content()
 
 

@@ -118,3 +118,38 @@ def test_pages_and_emails_read_the_same_for_a_rostered_and_an_unknown_person(app
     assert len(rostered) == len(unknown)
     for index, (first, second) in enumerate(zip(rostered, unknown, strict=True)):
         assert first == second, f"difference in item {index}:\n{first[:400]}\n---\n{second[:400]}"
+
+
+def test_every_email_subject_is_from_the_fixed_list_whatever_the_outcome_r_sec_6(scope, outbox):
+    """R-SEC-6: a released and a "no records" request send their requesters the same
+    subjects, each one of the fixed list; no subject names the program."""
+    from portal.core.links import Subject
+    from portal.requests.actions import record_outcome
+    from tests.factories import (
+        advance_request,
+        make_request,
+        make_roster_patient,
+        make_staff,
+        staff_actor,
+    )
+    from tests.journey.clerk import release_all
+
+    allowed = {subject.value for subject in Subject}
+    assert len(allowed) <= 6
+    with scope() as session:
+        clerk = make_staff(session, "clerk")
+        released = make_request(session, contact_email="released@example.test")
+        advance_request(session, released, clerk, "patient_located",
+                        patient=make_roster_patient(session))
+        release_all(session, released, staff_actor(clerk))
+        missing = make_request(session, contact_email="missing@example.test")
+        advance_request(session, missing, clerk, "patient_located")
+        record_outcome(session, missing, staff_actor(clerk),
+                       part_ids=[p.id for p in missing.parts], outcome="no_records",
+                       expected_version=None)
+    subjects: dict[str, list[str]] = {}
+    for mail in outbox():
+        assert mail["Subject"] in allowed and "Canyon" not in mail["Subject"]
+        subjects.setdefault(mail["To"], []).append(mail["Subject"])
+    assert subjects["released@example.test"] == subjects["missing@example.test"]
+    assert subjects["released@example.test"]  # both were told there is an update

@@ -332,7 +332,7 @@ def test_the_submission_email_is_neutral_and_carries_no_phi_r_sec_4(wizard, outb
     """R-SEC-4: neutral sender and subject; the body says there is something to do."""
     wizard.submit(PATIENT_ANSWERS)
     (mail,) = outbox()
-    assert mail["Subject"] == "Update from the Records Custodian"
+    assert mail["Subject"] == "Confirm your email address"
     assert mail["From"].startswith("Records Custodian")
     body = mail.get_content()
     for secret in ("Avery", "Quill", "1980", "Canyon", "Peace Park", "treatment", "CPP-"):
