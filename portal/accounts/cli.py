@@ -15,6 +15,7 @@ from portal.accounts import operations
 from portal.accounts.operations import StaffProblem
 from portal.accounts.permissions import ROLES
 from portal.core.actor import SYSTEM
+from portal.core.dates import date_and_time
 from portal.core.db import commit, get_session
 
 
@@ -28,7 +29,7 @@ def _print_link(link: operations.SetupLink) -> None:
     click.echo("Give this single-use link to them in person or by phone; it lets them choose a")
     click.echo("password and then set up two-step verification:")
     click.echo(f"  {link.url}")
-    click.echo(f"It stops working at {operations.pacific_time(link.expires_at)}.")
+    click.echo(f"It stops working at {date_and_time(link.expires_at)}.")
 
 
 @click.group("staff", cls=AppGroup)

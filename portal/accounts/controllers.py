@@ -42,6 +42,7 @@ from portal.accounts.sessions import (
     start_session,
 )
 from portal.core.actor import Actor
+from portal.core.dates import date_and_time
 from portal.core.db import get_session, rollback, utcnow
 from portal.extensions import limiter
 from portal.jobs import outbox
@@ -89,7 +90,7 @@ def _page(template: str, form, **context):
 def _step_message(result: StepResult) -> str:
     if result.outcome == LOCKED:
         return _("Too many attempts. For your security, signing in is paused until %(when)s. "
-                 "Please try again then.", when=operations.pacific_time(result.retry_at))
+                 "Please try again then.", when=date_and_time(result.retry_at))
     if result.outcome == WAIT:
         seconds = max(1, int((result.retry_at - utcnow()).total_seconds() + 0.999))
         return _("Please wait %(seconds)d seconds, then try again.", seconds=seconds)

@@ -36,11 +36,11 @@ from portal.accounts.passwords import (
 from portal.accounts.permissions import ADMINISTER_STAFF, ROLES
 from portal.accounts.sessions import revoke_sessions
 from portal.core.actor import Actor
+from portal.core.dates import date_and_time
 from portal.core.db import utcnow
 from portal.core.links import Subject
 from portal.core.tokens import new_token, token_hash
 from portal.jobs.mail import send_mail
-from portal.rules import deadlines
 from portal.trail.chain import append_event
 
 # Outcomes of a sign-in step.
@@ -76,14 +76,6 @@ class SetupLink:
 
     url: str
     expires_at: datetime
-
-
-def pacific_time(moment: datetime) -> str:
-    """A moment as people here read it: "3:45 PM PST on Thursday, 26 November 2026"."""
-    local = deadlines.pacific_time(moment)
-    clock = local.strftime("%I:%M %p").lstrip("0")
-    return f"{clock} {local.strftime('%Z')} on {local.strftime('%A')}, {local.day} " \
-           f"{local.strftime('%B %Y')}"
 
 
 # Deliberately loose: the setup link proves the address works; this only catches slips.
@@ -653,6 +645,6 @@ def _mail_setup_link(staff: StaffUser, link: SetupLink, *, created: bool) -> Non
     send_mail(staff.email, Subject.SIGN_IN, (
         f"{what}\n\n"
         f"Choose your password with this single-use link:\n{link.url}\n\n"
-        f"The link stops working at {pacific_time(link.expires_at)}.\n\n"
+        f"The link stops working at {date_and_time(link.expires_at)}.\n\n"
         "If you did not expect this message, do not use the link and tell your administrator.\n"
     ))

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import Flask
 
-from portal.rules.deadlines import PROGRAM_TIME_ZONE
+from portal.core.dates import date_and_time, due_text, long_date
 
 
 def init_app(app: Flask) -> None:
     """Register filters and context processors."""
-    zone = PROGRAM_TIME_ZONE
     app.jinja_env.add_extension("jinja2.ext.do")
 
-    @app.template_filter("pacific")
-    def pacific(value: datetime | None, fmt: str = "%d %b %Y, %H:%M %Z") -> str:
-        """UTC is stored; people read Pacific time (R-DL-1)."""
-        return value.astimezone(zone).strftime(fmt) if value else ""
-
-    @app.template_filter("longdate")
-    def longdate(value: date | None) -> str:
-        return f"{value.strftime('%A')}, {value.day} {value.strftime('%B %Y')}" if value else ""
+    # UTC is stored; people read the program's clock (R-DL-1), in one style (portal.core.dates).
+    app.add_template_filter(date_and_time, "pacific")
+    app.add_template_filter(long_date, "longdate")
+    app.jinja_env.globals.update(format_date=long_date, format_due=due_text)
 
     app.add_template_filter(tel_href, "tel")
 

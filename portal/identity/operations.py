@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import Requester
 from portal.core.actor import Actor
+from portal.core.dates import long_date
 from portal.core.db import get_session, utcnow
 from portal.core.links import Subject, external_url, translation_context
 from portal.core.tokens import new_token, token_hash
@@ -28,7 +29,6 @@ from portal.jobs.outbox import JobContext, enqueue, handler
 from portal.requests import letters
 from portal.requests.models import ProofingStep, RecordRequest
 from portal.rules import lifecycle
-from portal.rules.deadlines import format_date
 from portal.trail.chain import append_event
 
 CONFIRM_EMAIL = "confirm_email"
@@ -190,7 +190,7 @@ def _send_update_email(session: Session, payload: dict, _context: JobContext) ->
             first = _("We are waiting for your answer about a request you made. Please reply by "
                       "%(date)s. After that date the request is closed, and you would need to "
                       "ask again.",
-                      date=format_date(date.fromisoformat(payload["reply_by"])))
+                      date=long_date(date.fromisoformat(payload["reply_by"])))
         else:
             first = _("There is an update on your request.")
         body = _(

@@ -17,6 +17,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from portal.accounts.models import StaffUser
 from portal.accounts.sessions import current_actor
+from portal.core.dates import due_text
 from portal.core.db import get_session
 from portal.core.forms import options
 from portal.core.tokens import new_token
@@ -42,7 +43,7 @@ from portal.rules.consent import (
     notes_release_problems,
     recipient_kind_settled,
 )
-from portal.rules.deadlines import PROGRAM_TIME_ZONE, clock_state, format_due, today_pacific
+from portal.rules.deadlines import PROGRAM_TIME_ZONE, clock_state, today_pacific
 from portal.rules.notices import DENIAL_GROUNDS
 from portal.storage.models import StoredDocument
 from portal.trail.models import AuditEvent
@@ -176,11 +177,11 @@ def clocks(req: RecordRequest, today) -> list[dict]:
     rows = []
     if req.california_due_on:
         rows.append({"name": "California (working due date)", "due": req.california_due_on,
-                     "text": format_due(req.california_due_on, today),
+                     "text": due_text(req.california_due_on, today),
                      "state": clock_state(req.california_due_on, today, done_on, soon)})
     hipaa = req.hipaa_extended_due_on or req.hipaa_due_on
     rows.append({"name": "HIPAA" + (" (extended)" if req.hipaa_extended_due_on else ""),
-                 "due": hipaa, "text": format_due(hipaa, today),
+                 "due": hipaa, "text": due_text(hipaa, today),
                  "state": clock_state(hipaa, today, done_on, soon),
                  "original": req.hipaa_due_on if req.hipaa_extended_due_on else None})
     return rows

@@ -26,6 +26,7 @@ from flask_login import current_user
 
 from portal.accounts.permissions import public, requester_required, token_required
 from portal.accounts.sessions import current_actor, request_limit
+from portal.core.dates import due_text, long_date
 from portal.core.db import get_session
 from portal.core.ids import arg_int
 from portal.core.security import file_response, pdf_attachment
@@ -36,7 +37,7 @@ from portal.requests.models import RecordRequest, WizardDraft
 from portal.requests.operations import TransitionRefused
 from portal.rules import lifecycle, notices
 from portal.rules.consent import RECIPIENT_KINDS
-from portal.rules.deadlines import format_date, format_due, pacific_date, today_pacific
+from portal.rules.deadlines import pacific_date, today_pacific
 from portal.rules.fees import format_cents
 from portal.storage.filestore import IntegrityError
 from portal.storage.models import GENERATED_KINDS, StoredDocument
@@ -250,10 +251,10 @@ def sent():
     today = today_pacific()
     return render_template(
         "requests/sent.html", req=req, access_code=access_code,
-        received=format_date(req.received_on),
-        california_due=format_due(req.california_due_on, today) if req.california_due_on
+        received=long_date(req.received_on),
+        california_due=due_text(req.california_due_on, today) if req.california_due_on
         else None,
-        hipaa_due=format_due(req.hipaa_due_on, today),
+        hipaa_due=due_text(req.hipaa_due_on, today),
         requested=_part_labels(req),
         confirm_hours=current_app.config["EMAIL_CONFIRM_HOURS"],
     )
@@ -297,7 +298,7 @@ def my_requests():
                        key=lambda r: r.id, reverse=True)
     return render_template("requests/my_requests.html", requests=requests_, limited=only,
                            today=today_pacific(), labels=lifecycle.STATUS_LABELS,
-                           format_due=format_due)
+                           format_due=due_text)
 
 
 def _detail(req: RecordRequest, *, reply_form=None, upload_error: str | None = None,
@@ -313,12 +314,12 @@ def _detail(req: RecordRequest, *, reply_form=None, upload_error: str | None = N
         labels=lifecycle.STATUS_LABELS, messages=messages,
         attachments=journey.attachments_by_message(session, messages),
         reply_form=reply_form or forms.ReplyForm(formdata=None), upload_error=upload_error,
-        california_due=format_due(req.california_due_on, today)
+        california_due=due_text(req.california_due_on, today)
         if req.california_due_on and finished_at is None else None,
         hipaa_due=None if finished_at is not None
-        else format_due(req.hipaa_extended_due_on or req.hipaa_due_on, today),
-        finished_on=format_date(pacific_date(finished_at)) if finished_at else None,
-        extension=journey.extension_notice(req), format_date=format_date,
+        else due_text(req.hipaa_extended_due_on or req.hipaa_due_on, today),
+        finished_on=long_date(pacific_date(finished_at)) if finished_at else None,
+        extension=journey.extension_notice(req), format_date=long_date,
         grants=grants.requester_grants(session, req), grant_problem=grants.grant_problem,
         latest=next((m for m in reversed(messages) if m.author_type == "staff"), None),
         requested=_part_labels(req), can_revoke=journey.can_revoke_consent(req),

@@ -221,7 +221,7 @@ class StayForm(WizardForm):
         if field.data is None:
             return
         if field.data > CLOSURE_DATE:
-            raise ValidationError(_l("The program closed on 10 November 2018, so a stay cannot "
+            raise ValidationError(_l("The program closed on November 10, 2018, so a stay cannot "
                                      "begin after that. Check the date."))
         dob = answer_date(self, "patient", "dob")
         if dob and field.data < dob:

@@ -29,7 +29,6 @@ REQUEST_KINDS = ("copies", "accounting")
 CLOCK_STATES = ("on_time", "late", "overdue", "due_soon", "open")
 
 _MONDAY, _THURSDAY, _SATURDAY, _SUNDAY = 0, 3, 5, 6
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTH_NAMES = (
     "January",
     "February",
@@ -334,21 +333,6 @@ def timeliness(
 
 
 def format_date(day: date) -> str:
-    """A date in plain English, independent of the server's locale: 'Tuesday, 8 December 2026'."""
-    return f"{_WEEKDAY_NAMES[day.weekday()]}, {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
-
-
-def format_due(due: date, today: date) -> str:
-    """A due date with how far off it is: 'Tuesday, 8 December 2026 (12 days left)'."""
-    remaining = days_left(due, today)
-    if remaining == 0:
-        distance = "due today"
-    elif remaining > 0:
-        distance = f"{_days(remaining)} left"
-    else:
-        distance = f"{_days(-remaining)} overdue"
-    return f"{format_date(due)} ({distance})"
-
-
-def _days(number: int) -> str:
-    return "1 day" if number == 1 else f"{number} days"
+    """A date in American English for rule messages, whatever the server's locale:
+    'December 8, 2026' (pages and emails use portal.core.dates, in the reader's language)."""
+    return f"{_MONTH_NAMES[day.month - 1]} {day.day}, {day.year}"

@@ -34,7 +34,9 @@ def test_staff_create_prints_a_setup_link_from_base_url_and_its_expiry(app, runn
     staff = _staff(db, "new.clerk@example.test")
     # The expiry in Los Angeles time, named PST or PDT by the season.
     expires = staff.setup_token_expires_at.astimezone(PROGRAM_TIME_ZONE)
-    assert f"It stops working at {expires:%-I:%M %p %Z} on" in result.output
+    clock = f"{expires:%-I:%M} {'a.m.' if expires.hour < 12 else 'p.m.'} {expires:%Z}"
+    assert f"It stops working at {expires:%B} {expires.day}, {expires.year}, {clock}." \
+        in result.output
     assert staff.role_names == {"clerk", "supervisor"} and staff.is_licensed_reviewer
     # Only the token's hash is stored; the link lasts 72 hours by default.
     assert staff.setup_token_hash == token_hash(link.rsplit("/", 1)[1])

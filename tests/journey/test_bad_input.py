@@ -74,7 +74,7 @@ CASES = {
         "stay_from", "The stay cannot begin before the date of birth you gave."),
     "stay_after_the_program_closed": (
         "stay", {**PATIENT_ANSWERS["stay"], "stay_from": "2019-01-01", "stay_to": ""},
-        "stay_from", "The program closed on 10 November 2018"),
+        "stay_from", "The program closed on November 10, 2018"),
 }
 
 

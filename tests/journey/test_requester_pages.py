@@ -85,7 +85,7 @@ def test_an_extension_is_shown_with_its_new_date_and_reason_r_dl_2(client, mine,
         new_date = stored.hipaa_extended_due_on
     page = _page(client, req)
     assert "We need more time" in page and "off-site storage" in page
-    assert f"{new_date.day} {new_date.strftime('%B %Y')}" in page
+    assert f"{new_date:%B} {new_date.day}, {new_date.year}" in page
 
 
 def test_internal_notes_are_never_shown_to_the_requester(client, mine, scope):

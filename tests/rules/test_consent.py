@@ -27,7 +27,7 @@ TODAY = date(2026, 6, 1)
 
 
 def consent(**changes) -> ConsentTerms:
-    """A complete consent signed on 1 March 2026 (Pacific), ending 1 March 2027."""
+    """A complete consent signed on March 1, 2026 (Pacific), ending March 1, 2027."""
     terms = ConsentTerms(
         patient_name="Ana Example",
         disclosing_program="The Canyon at Peace Park",
@@ -109,7 +109,7 @@ def test_consent_without_signing_date_is_refused_r_rel_2():
 def test_consent_signed_in_the_future_is_refused_r_rel_2():
     terms = consent(signed_at=datetime(2026, 6, 2, 18, 0, tzinfo=UTC))
     assert consent_problems(terms, TODAY) == [
-        "The signing date, Tuesday, 2 June 2026, is later than today."
+        "The signing date, June 2, 2026, is later than today."
     ]
 
 
@@ -181,7 +181,7 @@ def test_a_release_without_notes_rests_on_the_general_consent_r_rel_5():
 
 def test_expired_consent_is_refused_r_rel_3():
     assert consent_problems(consent(), date(2027, 3, 2)) == [
-        "The consent expired on Monday, 1 March 2027."
+        "The consent expired on March 1, 2027."
     ]
 
 
@@ -192,15 +192,15 @@ def test_consent_is_valid_through_its_end_date_r_rel_3():
 def test_end_date_before_signing_is_refused_r_rel_3():
     problems = consent_problems(consent(expires_on=date(2026, 2, 1)), TODAY)
     assert (
-        "The end date, Sunday, 1 February 2026, is before the date it was signed, "
-        "Sunday, 1 March 2026."
+        "The end date, February 1, 2026, is before the date it was signed, "
+        "March 1, 2026."
     ) in problems
 
 
 def test_end_date_more_than_a_year_after_signing_is_refused_r_rel_3():
     assert consent_problems(consent(expires_on=date(2027, 3, 2)), TODAY) == [
-        "The end date, Tuesday, 2 March 2027, is more than 12 months after signing. "
-        "The latest end date we accept is Monday, 1 March 2027."
+        "The end date, March 2, 2027, is more than 12 months after signing. "
+        "The latest end date we accept is March 1, 2027."
     ]
 
 
@@ -233,7 +233,7 @@ def test_signing_date_is_the_los_angeles_date_r_rel_3():
 def test_revoked_consent_is_refused_r_rel_3():
     terms = consent(revoked_at=datetime(2026, 5, 1, 17, 0, tzinfo=UTC))
     assert consent_problems(terms, TODAY) == [
-        "The patient cancelled (revoked) this consent on Friday, 1 May 2026."
+        "The patient cancelled (revoked) this consent on May 1, 2026."
     ]
 
 
@@ -292,7 +292,7 @@ def test_expired_notes_consent_is_refused_r_rel_4():
     problems = notes_release_problems(
         consent(expires_on=date(2027, 3, 1)), notes_consent(expires_on=date(2026, 5, 1)), TODAY
     )
-    assert problems == ["Notes consent: The consent expired on Friday, 1 May 2026."]
+    assert problems == ["Notes consent: The consent expired on May 1, 2026."]
 
 
 # R-REL-6: revocation binds from receipt, not backwards.

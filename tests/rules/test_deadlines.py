@@ -14,7 +14,7 @@ from portal.rules.deadlines import (
     clock_state,
     compute_clocks,
     days_left,
-    format_due,
+    format_date,
     receipt_date,
     timeliness,
 )
@@ -49,17 +49,17 @@ def test_late_night_receipt_starts_the_copy_clock_from_the_pacific_date_r_dl_1()
 
 
 def test_receipt_after_daylight_saving_ends_uses_pacific_standard_time_r_dl_1():
-    # 2 November 2026 07:30 UTC is 23:30 on 1 November in PST (UTC-8), not 00:30 on the 2nd.
+    # November 2, 2026 07:30 UTC is 23:30 on 1 November in PST (UTC-8), not 00:30 on the 2nd.
     assert receipt_date(utc(2026, 11, 2, 7, 30)) == date(2026, 11, 1)
 
 
 def test_receipt_after_daylight_saving_starts_uses_pacific_daylight_time_r_dl_1():
-    # 9 March 2026 07:30 UTC is 00:30 on 9 March in PDT (UTC-7), not 23:30 on the 8th.
+    # March 9, 2026 07:30 UTC is 00:30 on 9 March in PDT (UTC-7), not 23:30 on the 8th.
     assert receipt_date(utc(2026, 3, 9, 7, 30)) == date(2026, 3, 9)
 
 
 def test_receipt_in_the_repeated_hour_when_daylight_saving_ends_is_that_day_r_dl_1():
-    # 01:30 happens twice on 1 November 2026; both are 1 November.
+    # 01:30 happens twice on November 1, 2026; both are 1 November.
     assert receipt_date(utc(2026, 11, 1, 8, 30)) == date(2026, 11, 1)
     assert receipt_date(utc(2026, 11, 1, 9, 30)) == date(2026, 11, 1)
 
@@ -85,7 +85,7 @@ def test_california_copy_due_is_15_calendar_days_after_receipt_r_dl_1():
 
 
 def test_california_copy_due_is_not_moved_off_a_weekend_r_dl_1():
-    # Received 20 November 2026; day 15 is Saturday 5 December and stays there.
+    # Received November 20, 2026; day 15 is Saturday 5 December and stays there.
     assert copies_received_on(date(2026, 11, 20)).california_due == date(2026, 12, 5)
 
 
@@ -100,12 +100,12 @@ def test_working_due_date_for_copies_is_californias_r_dl_1():
 
 
 def test_inspection_due_is_5_working_days_skipping_a_weekend_r_dl_1():
-    # Thursday 8 January 2026: Fri 9, Mon 12, Tue 13, Wed 14, Thu 15.
+    # Thursday January 8, 2026: Fri 9, Mon 12, Tue 13, Wed 14, Thu 15.
     assert copies_received_on(date(2026, 1, 8)).california_inspection_due == date(2026, 1, 15)
 
 
 def test_inspection_due_skips_thanksgiving_and_the_day_after_r_dl_1():
-    # Wednesday 25 November 2026: Thu 26 and Fri 27 are state holidays, then Mon 30 to Fri 4.
+    # Wednesday November 25, 2026: Thu 26 and Fri 27 are state holidays, then Mon 30 to Fri 4.
     assert copies_received_on(date(2026, 11, 25)).california_inspection_due == date(2026, 12, 4)
 
 
@@ -114,7 +114,7 @@ def test_inspection_received_on_a_saturday_counts_from_monday_r_dl_1():
 
 
 def test_inspection_skips_new_years_day_across_the_year_end_r_dl_1():
-    # Wednesday 30 December 2026: Thu 31, (Fri 1 January), Mon 4, Tue 5, Wed 6, Thu 7.
+    # Wednesday December 30, 2026: Thu 31, (Fri 1 January), Mon 4, Tue 5, Wed 6, Thu 7.
     assert copies_received_on(date(2026, 12, 30)).california_inspection_due == date(2027, 1, 7)
 
 
@@ -163,7 +163,7 @@ def test_veterans_day_on_a_saturday_is_observed_the_friday_before():
 
 
 def test_other_holiday_on_a_saturday_closes_no_weekday():
-    # 4 July 2026 is a Saturday: state staff get holiday credit, offices open Friday 3 July.
+    # July 4, 2026 is a Saturday: state staff get holiday credit, offices open Friday 3 July.
     assert date(2026, 7, 3) not in california_state_holidays(2026)
 
 
@@ -219,8 +219,8 @@ def test_extension_after_the_hipaa_due_date_is_refused_r_dl_2():
     clocks = copies_received_on(date(2026, 11, 23))
     problems = check_extension(clocks, date(2027, 1, 10), notice_date=date(2026, 12, 24))
     assert problems == [
-        "The notice must be sent no later than the HIPAA due date, Wednesday, 23 December 2026. "
-        "It is dated Thursday, 24 December 2026, too late to extend."
+        "The notice must be sent no later than the HIPAA due date, December 23, 2026. "
+        "It is dated December 24, 2026, too late to extend."
     ]
 
 
@@ -245,7 +245,7 @@ def test_extension_beyond_30_days_is_refused_r_dl_2():
     problems = check_extension(clocks, date(2027, 1, 23), notice_date=date(2026, 12, 10))
     assert problems == [
         "The new due date can be at most 30 days after the HIPAA due date: no later than "
-        "Friday, 22 January 2027."
+        "January 22, 2027."
     ]
 
 
@@ -258,7 +258,7 @@ def test_extension_to_a_date_not_after_the_hipaa_due_date_is_refused_r_dl_2():
     clocks = copies_received_on(date(2026, 11, 23))
     problems = check_extension(clocks, clocks.hipaa_due, notice_date=date(2026, 12, 10))
     assert problems == [
-        "The new due date must be after the current HIPAA due date, Wednesday, 23 December 2026."
+        "The new due date must be after the current HIPAA due date, December 23, 2026."
     ]
 
 
@@ -378,28 +378,5 @@ def test_days_left_counts_down_to_zero_on_the_due_date_then_negative():
     ]
 
 
-# Due dates shown to people.
-
-
-def test_due_date_shows_weekday_date_and_days_left():
-    assert format_due(date(2026, 12, 8), date(2026, 11, 26)) == (
-        "Tuesday, 8 December 2026 (12 days left)"
-    )
-
-
-def test_due_date_with_one_day_left_is_singular():
-    assert format_due(date(2026, 12, 8), date(2026, 12, 7)) == (
-        "Tuesday, 8 December 2026 (1 day left)"
-    )
-
-
-def test_due_date_today_says_due_today():
-    assert format_due(date(2026, 12, 8), date(2026, 12, 8)) == (
-        "Tuesday, 8 December 2026 (due today)"
-    )
-
-
-def test_past_due_date_says_how_many_days_overdue():
-    assert format_due(date(2026, 12, 8), date(2026, 12, 11)) == (
-        "Tuesday, 8 December 2026 (3 days overdue)"
-    )
+def test_rule_messages_write_dates_in_the_american_order():
+    assert format_date(date(2026, 12, 8)) == "December 8, 2026"
