@@ -116,6 +116,22 @@ def mark_email_confirmed(session: Session, requester: Requester, req: RecordRequ
                      object_id=req.id, request_id=req.id, summary={})
 
 
+SIGNED_WHERE = {"request": "the request", "consent": "the consent",
+                "notes_consent": "the consent for therapy notes"}
+
+
+def record_signature_differs(session: Session, req: RecordRequest, places: list[str]) -> None:
+    """R-REL-2: signatures the signer confirmed although they differ from the name given; the
+    clerk weighs them with the identity evidence (a proofing step each, no names in it)."""
+    for where in places:
+        session.add(ProofingStep(
+            request_id=req.id, question="requester", evidence="signature_differs",
+            result="recorded",
+            note=f"The signature on {SIGNED_WHERE[where]} differs from the name given for the "
+                 "signer; the signer confirmed it is how they sign."))
+    session.flush()
+
+
 def record_uploaded_evidence(session: Session, req: RecordRequest, kinds: list[str]) -> None:
     """A proofing step per uploaded document type, for the clerk to judge (R-ID-2(b), R-ID-3)."""
     for kind in sorted(set(kinds)):

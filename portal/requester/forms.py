@@ -39,6 +39,8 @@ from portal.rules.consent import RECIPIENT_KINDS, _add_months
 from portal.rules.contact import is_email, normalize_email  # noqa: F401
 from portal.rules.deadlines import today_pacific
 from portal.rules.fees import PURPOSES
+from portal.rules.names import split_other_names
+from portal.rules.signatures import DIFFERS, OTHER_PARTY, Party, check_signature
 
 # R-ID-3: the personal representatives the portal accepts; there is no parent path (R-ID-4).
 REQUESTER_TYPES = (
@@ -121,6 +123,52 @@ class WizardForm(FlaskForm):
     """A wizard step; ``answers`` holds the draft's other answers for cross-step checks."""
 
     answers: dict = {}
+
+
+def _saved(answers: dict, step: str, name: str) -> str:
+    values = (answers or {}).get("steps", {}).get(step, {}).get(name, [])
+    return values[0] if values else ""
+
+
+def _patient_name(answers: dict) -> str:
+    return " ".join((_saved(answers, "patient", "first_name"),
+                     _saved(answers, "patient", "last_name")))
+
+
+def signer_parties(answers: dict) -> list[Party]:
+    """Who signs: the patient (under any name they gave), or the representative."""
+    if (_saved(answers, "who", "requester_type") or "patient") == "patient":
+        other = split_other_names(_saved(answers, "patient", "other_names"))
+        return [Party(_patient_name(answers)), *(Party(name) for name in other)]
+    return [Party(_saved(answers, "who", "requester_name"))]
+
+
+def other_parties(answers: dict) -> list[Party]:
+    """Other people the request names, whose name is no signature of the signer's."""
+    others = [Party(_saved(answers, "recipient", "recipient_name"))]
+    if (_saved(answers, "who", "requester_type") or "patient") != "patient":
+        others.append(Party(_patient_name(answers)))
+    return [party for party in others if party.name.strip()]
+
+
+def signature_outcome(answers: dict, typed: str) -> str:
+    """MATCHES, DIFFERS or OTHER_PARTY for a signature typed on these answers."""
+    return check_signature(typed, signer_parties(answers), other_parties(answers))
+
+
+def signature_problem(form, typed: str, confirmed: bool):
+    """Why a typed signature needs another look, or None (R-REL-2): another party's name is
+    refused; a name other than the signer's is asked about once and may be confirmed."""
+    outcome = signature_outcome(form.answers, typed)
+    form.signature_differs = outcome == DIFFERS
+    if outcome == OTHER_PARTY:
+        return _l("This is the name of someone else in this request. Please type your own "
+                  "name, as you usually sign it.")
+    if outcome == DIFFERS and not confirmed:
+        return _l("This is not the name you gave for yourself (%(name)s). Please type your "
+                  "name as you usually sign it. If this is how you sign, tick “This is how I "
+                  "sign my name”.", name=signer_parties(form.answers)[0].name.strip())
+    return None
 
 
 # ------------------------------------------------------------------------------- the steps
@@ -356,7 +404,14 @@ class ConsentForm(WizardForm):
         _l("Type your full legal name to sign this consent"),
         validators=[Text(240, required=_l("Type your full name to sign the consent."),
                          letters=True)])
+    consent_name_confirmed = BooleanField(_l("This is how I sign my name"))
     agree = BooleanField(_l("I have read the statements above and I give this consent."))
+    signature_differs = False
+
+    def validate_consent_name(self, field):
+        problem = signature_problem(self, field.data, self.consent_name_confirmed.data)
+        if problem:
+            raise ValidationError(problem)
 
     def validate_agree(self, field):
         if not field.data:
@@ -381,8 +436,15 @@ class SignForm(WizardForm):
     signature_name = StringField(
         _l("Type your full legal name"),
         validators=[Text(240, required=_l("Type your full legal name to sign."), letters=True)])
+    signature_confirmed = BooleanField(_l("This is how I sign my name"))
     attest = BooleanField(_l("I confirm that the information I gave is true, and that I am the "
                              "patient or have the legal authority I described."))
+    signature_differs = False
+
+    def validate_signature_name(self, field):
+        problem = signature_problem(self, field.data, self.signature_confirmed.data)
+        if problem:
+            raise ValidationError(problem)
 
     def validate_attest(self, field):
         if not field.data:

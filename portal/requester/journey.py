@@ -19,13 +19,14 @@ from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.identity import operations as identity
 from portal.release.models import DownloadGrant
-from portal.requester import wizard
+from portal.requester import forms, wizard
 from portal.requests.grants import revoke_grants
 from portal.requests.location import schedule_roster_match
 from portal.requests.models import Message, RecordRequest
 from portal.requests.operations import PART_LABELS, create_request, transition
 from portal.rules import lifecycle
 from portal.rules.contact import normalize_email
+from portal.rules.signatures import DIFFERS
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
 from portal.storage.uploads import CleanUpload
@@ -104,9 +105,23 @@ def submit_request(
         document.uploaded_by_requester_id = requester.id
     session.flush()
     identity.record_uploaded_evidence(session, req, [d.kind for d in documents])
+    _flag_signatures(session, req, answers, signature_name)
     identity.issue_email_confirmation(session, requester, req)
     schedule_roster_match(req.id)
     return Submission(request=req, access_code=access_code)
+
+
+def _flag_signatures(session: Session, req: RecordRequest, answers: dict,
+                     signature_name: str) -> None:
+    """R-REL-2: a signature the signer confirmed although it differs from the name they gave
+    is valid, and shown to the clerk as a proofing step to weigh with the identity evidence."""
+    typed = [("request", signature_name)] + [
+        (step, wizard.value(answers, step, "consent_name"))
+        for step in ("consent", "notes_consent") if step in wizard.applicable_steps(answers)]
+    differing = [where for where, name in typed
+                 if forms.signature_outcome(answers, name) == DIFFERS]
+    if differing:
+        identity.record_signature_differs(session, req, differing)
 
 
 def requested_labels(req: RecordRequest) -> list[str]:
