@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.dates import format_date as babel_date
+from babel.dates import format_skeleton as babel_format_skeleton
 from babel.dates import format_time as babel_time
 from flask import has_request_context
 from flask_babel import get_locale, gettext, ngettext
@@ -29,6 +30,13 @@ def long_date(day: date | None) -> str:
     if isinstance(day, datetime):
         day = pacific_time(day).date()
     return babel_date(day, "long", locale=_locale())
+
+
+def month_and_year(day: date | None) -> str:
+    """'March 2016' (a date given as a month and year only)."""
+    if day is None:
+        return ""
+    return babel_format_skeleton("yMMMM", day, locale=_locale())
 
 
 def clock_time(moment: datetime | None) -> str:

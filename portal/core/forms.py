@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, RadioField, SelectMultipleField, StringField
@@ -55,6 +55,99 @@ class DateField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         return self.data.isoformat() if self.data else ""
+
+
+class DatePartsField(Field):
+    """A date typed in separate boxes, month, day and year (the memorable-date pattern): no
+    picker to scroll through forty years, and no format to guess. ``day=False`` asks for the
+    month and year only, where people will not know the day (the date is then the month's
+    first, or with ``end_of_month`` its last).
+
+    Posted as ``<name>-month``, ``<name>-day``, ``<name>-year``; kept in a draft as the list of
+    what was typed, in that order, so a page shown again holds exactly what was typed. A single
+    ISO value (an older draft, or a client posting the date whole) is read too.
+    """
+
+    def __init__(self, label=None, validators=None, *, day: bool = True,
+                 end_of_month: bool = False, what=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.what = what
+        self.keys = ("month", "day", "year") if day else ("month", "year")
+        self.end_of_month = end_of_month
+        self.parts = dict.fromkeys(self.keys, "")
+
+    def input_name(self, key: str) -> str:
+        return f"{self.name}-{key}"
+
+    def typed_values(self) -> list[str]:
+        """What was typed, box by box (how a draft keeps it)."""
+        return [self.parts[key] for key in self.keys]
+
+    def process(self, formdata, data=None, extra_filters=None):
+        self.process_errors = []
+        self.object_data = data
+        self.data = data if isinstance(data, date) else None
+        if self.data is not None:
+            self.parts = {"month": str(self.data.month), "day": str(self.data.day),
+                          "year": str(self.data.year)}
+            self.parts = {key: self.parts[key] for key in self.keys}
+        if formdata is None:
+            return
+        if any(self.input_name(key) in formdata for key in self.keys):
+            self.parts = {key: (formdata.get(self.input_name(key)) or "").strip()
+                          for key in self.keys}
+        elif self.name in formdata:
+            values = [v.strip() for v in formdata.getlist(self.name)]
+            whole = parse_date(values[0]) if len(values) == 1 else None
+            if whole is not None:
+                self.parts = {key: str(getattr(whole, key)) for key in self.keys}
+            elif len(values) == len(self.keys):
+                self.parts = dict(zip(self.keys, values, strict=True))
+            else:
+                self.parts = dict.fromkeys(self.keys, "")
+                self.parts[self.keys[0]] = values[0] if values else ""
+        else:
+            return
+        self.raw_data = self.typed_values()
+        try:
+            self.data = self._date()
+        except ValueError as exc:
+            self.data = None
+            self.process_errors.append(exc.args[0])
+
+    def _date(self) -> date | None:
+        given = {key: value for key, value in self.parts.items() if value}
+        if not given:
+            return None
+        what = self.what or self.label.text
+        missing = [key for key in self.keys if key not in given]
+        if missing:
+            raise ValueError(_l("%(what)s must include a %(part)s.", what=what,
+                                part=PART_WORDS[missing[0]]()))
+        if not all(value.isdigit() for value in given.values()):
+            raise ValueError(_l("%(what)s must be a real date, written in numbers, for "
+                                "example 4 12 1980.", what=what))
+        year = int(given["year"])
+        if len(given["year"]) != 4:
+            raise ValueError(_l("Write the year of %(what)s with 4 digits, for example 1980.",
+                                what=what))
+        month = int(given["month"])
+        day = int(given.get("day", "1"))
+        try:
+            value = date(year, month, day)
+        except ValueError:
+            raise ValueError(_l("%(what)s must be a real date.", what=what)) from None
+        if self.end_of_month and "day" not in self.keys:
+            following = date(year + month // 12, month % 12 + 1, 1)
+            value = following - timedelta(days=1)
+        return value
+
+    def _value(self):
+        return ""
+
+
+PART_WORDS = {"month": lambda: _l("month"), "day": lambda: _l("day"),
+              "year": lambda: _l("year")}
 
 
 def options(pairs) -> list[SelectChoice]:

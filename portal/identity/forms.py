@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from portal.core.forms import DateField, Text, past_date
+from portal.core.forms import DatePartsField, Text, past_date
 from portal.rules.contact import is_email, normalize_email
 
 
@@ -28,8 +28,10 @@ class LostEmailForm(FlaskForm):
     full_name = StringField(_l("Your full name"),
                             validators=[Text(240, required=_l("Enter your full name."),
                                              letters=True)])
-    date_of_birth = DateField(_l("Your date of birth (optional)"),
-                              validators=[past_date(_l("the date of birth"), required=False)])
+    date_of_birth = DatePartsField(_l("Your date of birth (optional)"),
+                                   validators=[past_date(_l("the date of birth"),
+                                                         required=False)],
+                                   what=_l("Your date of birth"))
     old_email = StringField(_l("The email address you used"),
                             validators=[Text(254, required=_l("Enter the email address you "
                                                               "used."))])

@@ -26,7 +26,7 @@ from flask_login import current_user
 
 from portal.accounts.permissions import public, requester_required, token_required
 from portal.accounts.sessions import current_actor, request_limit
-from portal.core.dates import due_text, long_date
+from portal.core.dates import due_text, long_date, month_and_year
 from portal.core.db import get_session
 from portal.core.ids import arg_int
 from portal.core.security import file_response, pdf_attachment
@@ -186,8 +186,18 @@ def _step_context(step: wizard.Step, answers: dict, wiz: flow.RequestWizard) -> 
         extra["parts"] = wizard.requested_parts(answers)
         extra["steps"] = wizard.applicable_steps(answers)
         extra["v"] = lambda step_name, field: wizard.value(answers, step_name, field)
+        extra["dv"] = lambda step_name, field: _shown_date(answers, step_name, field)
         extra["labels"] = ANSWER_LABELS
     return extra
+
+
+def _shown_date(answers: dict, step_name: str, field: str) -> str:
+    """A date answer as people read it: 'April 12, 1980', or 'March 2016' for a month."""
+    day = wizard.date_value(answers, step_name, field)
+    unbound = getattr(wizard.STEP_BY_NAME[step_name].form, field)
+    if unbound.kwargs.get("day", True) is False:
+        return month_and_year(day)
+    return long_date(day)
 
 
 ANSWER_LABELS = {

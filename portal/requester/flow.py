@@ -131,9 +131,7 @@ class RequestWizard:
                     signer: Signer | None = None) -> Next:
         """Keep what was typed; "back" and "save" keep it unchecked, "next" checks it first."""
         step = wizard.STEP_BY_NAME[name]
-        typed = {field: formdata.getlist(field) for field in wizard.field_names(step)
-                 if field != "csrf_token"}
-        self.answers["steps"][name] = drafts.clip_values(typed)
+        self.answers["steps"][name] = drafts.clip_values(wizard.typed_answers(step, formdata))
         if action in ("save", "back"):
             self._mark(name, invalid=False)  # leaving a page never loses what was typed on it
             self._save()

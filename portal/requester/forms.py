@@ -13,6 +13,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     StringField,
@@ -20,12 +21,15 @@ from wtforms import (
 )
 from wtforms.validators import StopValidation, ValidationError
 
+from portal.core.dates import long_date
+
 # Shared with the clerk's forms, which import them from here or from portal.core.forms.
 from portal.core.forms import (  # noqa: F401
     CLOSURE_DATE,
     EARLIEST_DATE,
     ChoiceField,
     DateField,
+    DatePartsField,
     MultiCheckboxField,
     Text,
     UsState,
@@ -114,9 +118,16 @@ def answer(form, step: str, name: str) -> str:
     return values[0] if values else ""
 
 
+def saved_date(answers: dict, form_class: type[FlaskForm], step: str, name: str) -> date | None:
+    """A date kept in a draft, read by its own field (boxes typed, or an ISO value), or None."""
+    saved = (answers or {}).get("steps", {}).get(step, {})
+    formdata = MultiDict([(key, v) for key, items in saved.items() for v in items])
+    return form_class(formdata=formdata, meta={"csrf": False})[name].data
+
+
 def answer_date(form, step: str, name: str) -> date | None:
     """A saved date answer of another step, parsed, or None."""
-    return parse_date(answer(form, step, name))
+    return saved_date(getattr(form, "answers", {}), STEP_FORMS[step], step, name)
 
 
 class WizardForm(FlaskForm):
@@ -211,8 +222,8 @@ class PatientForm(WizardForm):
         validators=[Text(120, required=_l("Enter the patient's legal last name."), letters=True)])
     other_names = TextAreaField(_l("Other names used during treatment (optional)"),
                                 validators=[Text(1000, multiline=True)])
-    dob = DateField(_l("Date of birth"),
-                    validators=[past_date(_l("the date of birth"), required=True)])
+    dob = DatePartsField(_l("Date of birth"),
+                         validators=[past_date(_l("the date of birth"), required=True)])
     ssn_last4 = StringField(_l("Last 4 digits of Social Security number (optional)"),
                             validators=[Text(4)])
 
@@ -258,10 +269,12 @@ class ContactForm(WizardForm):
 
 
 class StayForm(WizardForm):
-    stay_from = DateField(_l("About when did the stay begin? (optional)"),
-                          validators=[past_date(_l("the admission date"), required=False)])
-    stay_to = DateField(_l("About when did it end? (optional)"),
-                        validators=[past_date(_l("the discharge date"), required=False)])
+    stay_from = DatePartsField(_l("About when did the stay begin? (optional)"),
+                               validators=[past_date(_l("the admission date"), required=False)],
+                               day=False, what=_l("The admission date"))
+    stay_to = DatePartsField(_l("About when did it end? (optional)"),
+                             validators=[past_date(_l("the discharge date"), required=False)],
+                             day=False, end_of_month=True, what=_l("The discharge date"))
     program = ChoiceField(_l("Which program?"), choices=options(PROGRAMS),
                          validators=[required_choice(_l("Choose a program, or Not sure."))])
 
@@ -297,10 +310,12 @@ class RecordsForm(WizardForm):
     parts = MultiCheckboxField(_l("Parts of the record"), choices=options(RECORD_PARTS))
     notes = MultiCheckboxField(_l("Therapy notes (asked for separately)"),
                                choices=options(NOTES_CHOICES))
-    records_from = DateField(_l("Records from (optional)"),
-                             validators=[past_date(_l("the start date"), required=False)])
-    records_to = DateField(_l("Records up to (optional)"),
-                           validators=[past_date(_l("the end date"), required=False)])
+    records_from = DatePartsField(_l("Records from (optional)"),
+                                  validators=[past_date(_l("the start date"), required=False)],
+                                  day=False, what=_l("The start date"))
+    records_to = DatePartsField(_l("Records up to (optional)"),
+                                validators=[past_date(_l("the end date"), required=False)],
+                                day=False, end_of_month=True, what=_l("The end date"))
 
     def validate_parts(self, field):
         if self.scope.data == "chosen" and not (field.data or self.notes.data):
@@ -395,11 +410,12 @@ def _expiry_check(form, field):
     if field.data > latest:
         raise StopValidation(_l("The end date can be at most %(months)s months from today: "
                                 "%(latest)s or earlier.", months=months,
-                                latest=latest.isoformat()))
+                                latest=long_date(latest)))
 
 
 class ConsentForm(WizardForm):
-    expires_on = DateField(_l("This permission ends on"), validators=[_expiry_check])
+    expires_on = DatePartsField(_l("This permission ends on"), validators=[_expiry_check],
+                                what=_l("The end date"))
     consent_name = StringField(
         _l("Type your full legal name to sign this consent"),
         validators=[Text(240, required=_l("Type your full name to sign the consent."),
@@ -472,3 +488,9 @@ class ConfirmActionForm(FlaskForm):
 class AccessCodeForm(FlaskForm):
     access_code = StringField(_l("Access code"),
                               validators=[Text(40, required=_l("Enter the access code."))])
+
+
+#: The form of each wizard step that keeps a date another step reads.
+STEP_FORMS: dict[str, type[FlaskForm]] = {"patient": PatientForm, "stay": StayForm,
+                                          "records": RecordsForm, "consent": ConsentForm,
+                                          "notes_consent": NotesConsentForm}

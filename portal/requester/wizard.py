@@ -69,6 +69,11 @@ def value(answers: dict, step: str, name: str) -> str:
     return values[0] if values else ""
 
 
+def date_value(answers: dict, step: str, name: str) -> date | None:
+    """A date answer as its field reads it (typed in boxes, or an ISO value), or None."""
+    return forms.saved_date(answers, STEP_BY_NAME[step].form, step, name)
+
+
 def values(answers: dict, step: str, name: str) -> list[str]:
     """Every saved value of a multi-choice field."""
     return list(answers["steps"].get(step, {}).get(name, []))
@@ -145,10 +150,13 @@ def make_form(step: Step, answers: dict, formdata: MultiDict | None = None, *,
     return form
 
 
-def field_names(step: Step) -> set[str]:
-    """The names a step's form accepts (anything else posted is ignored)."""
-    form = step.form(formdata=None, meta={"csrf": False})
-    return {field.name for field in form}
+def typed_answers(step: Step, formdata: MultiDict) -> dict[str, list[str]]:
+    """What was typed on a step, field by field, as the draft keeps it (a date in boxes keeps
+    each box; anything posted that is not one of the step's fields is ignored)."""
+    form = step.form(formdata=formdata, meta={"csrf": False})
+    return {field.name: (field.typed_values() if hasattr(field, "typed_values")
+                         else formdata.getlist(field.name))
+            for field in form if field.name != "csrf_token"}
 
 
 def consent_scope(answers: dict, step: str) -> str:
@@ -159,8 +167,8 @@ def consent_scope(answers: dict, step: str) -> str:
     text = "; ".join(PART_LABELS[p] for p in parts if p not in NOTES_PARTS)
     if not text:
         text = "No records other than the therapy notes named in the separate notes consent"
-    start = forms.parse_date(value(answers, "records", "records_from"))
-    end = forms.parse_date(value(answers, "records", "records_to"))
+    start = date_value(answers, "records", "records_from")
+    end = date_value(answers, "records", "records_to")
     if start or end:
         text += f" (records dated {_span(start, end)})"
     return text
@@ -298,7 +306,7 @@ def build_new_request(
         return value(answers, step, name).strip() or None
 
     def d(step: str, name: str) -> date | None:
-        return forms.parse_date(value(answers, step, name))
+        return date_value(answers, step, name)
 
     kind = "accounting" if not is_copies(answers) else "copies"
     who = requester_type(answers)

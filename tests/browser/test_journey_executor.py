@@ -41,7 +41,7 @@ def test_an_executor_sends_records_to_a_lawyer_by_link_and_access_code(live_serv
     visit.press("Save and continue")
     visit.fill("Legal first name", "Avery")
     visit.fill("Legal last name", "Quill")
-    visit.fill("Date of birth", "1980-04-12")
+    visit.fill_date("Date of birth", "1980-04-12")
     visit.press("Save and continue")
     visit.fill("Email address", "jordan.quill@example.test")
     visit.fill("Email address again", "jordan.quill@example.test")
@@ -70,7 +70,8 @@ def test_an_executor_sends_records_to_a_lawyer_by_link_and_access_code(live_serv
     # The consent, in full, at 14-point size (R-REL-2).
     size = visit.page.locator(".consent-text").evaluate("e => getComputedStyle(e).fontSize")
     assert float(size.removesuffix("px")) >= 18.6  # 14pt = 18.67px
-    visit.fill("This permission ends on", (today_pacific() + timedelta(days=180)).isoformat())
+    visit.fill_date("This permission ends on",
+                    (today_pacific() + timedelta(days=180)).isoformat())
     visit.fill("Type your full legal name to sign this consent", "Jordan Quill")
     visit.page.get_by_label(re.compile("^I have read the statements above")).check()
     visit.press("Save and continue")

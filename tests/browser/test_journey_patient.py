@@ -59,6 +59,19 @@ class Visit:
     def fill(self, label: str, value: str) -> None:
         self.page.get_by_label(label, exact=True).fill(value)
 
+    def fill_date(self, legend: str, iso: str) -> None:
+        """Type a date into its month, day and year boxes (only those the question has)."""
+        group = self.page.get_by_role("group", name=legend, exact=True)
+        year, month, day = iso.split("-")
+        for box, value in (("Month", str(int(month))), ("Day", str(int(day))), ("Year", year)):
+            boxes = group.get_by_label(box, exact=True)
+            if boxes.count():
+                boxes.fill(value)
+
+    def date_typed(self, legend: str) -> list[str]:
+        group = self.page.get_by_role("group", name=legend, exact=True)
+        return [box.input_value() for box in group.locator("input").all()]
+
     def heading(self) -> str:
         return self.page.locator("h1").inner_text()
 
@@ -73,7 +86,7 @@ def fill_patient_wizard(visit: Visit, base: str, id_photo) -> None:
     visit.press("Save and continue")
     visit.fill("Legal first name", "Avery")
     visit.fill("Legal last name", "Quill")
-    visit.fill("Date of birth", "1980-04-12")
+    visit.fill_date("Date of birth", "1980-04-12")
     visit.press("Save and continue")
     visit.fill("Email address", "avery.quill@example.test")
     visit.fill("Email address again", "avery.quill@example.test")
@@ -82,8 +95,8 @@ def fill_patient_wizard(visit: Visit, base: str, id_photo) -> None:
     visit.fill("State", "CA")
     visit.fill("ZIP code", "90000")
     visit.press("Save and continue")
-    visit.fill("About when did the stay begin? (optional)", "2016-03-01")
-    visit.fill("About when did it end? (optional)", "2016-04-01")
+    visit.fill_date("About when did the stay begin? (optional)", "2016-03-01")
+    visit.fill_date("About when did it end? (optional)", "2016-04-01")
     visit.choose("Residential treatment")
     visit.press("Save and continue")
     visit.choose("The complete record")
@@ -188,13 +201,13 @@ def test_the_browser_back_button_keeps_what_was_typed(live_server, visit):
     visit.choose("I am the patient")
     visit.press("Save and continue")
     visit.fill("Legal first name", "Avery")
-    visit.fill("Date of birth", "1980-04-12")
+    visit.fill_date("Date of birth", "1980-04-12")
     visit.page.go_back()
     visit.page.wait_for_load_state()
     assert visit.heading() == "Who is asking"
     visit.press("Save and continue")
     assert visit.page.get_by_label("Legal first name", exact=True).input_value() == "Avery"
-    assert visit.page.get_by_label("Date of birth", exact=True).input_value() == "1980-04-12"
+    assert visit.date_typed("Date of birth") == ["4", "12", "1980"]
 
 
 def test_a_validation_error_keeps_every_answer_on_the_page(live_server, visit):
@@ -205,15 +218,18 @@ def test_a_validation_error_keeps_every_answer_on_the_page(live_server, visit):
     visit.choose("I am the patient")
     visit.press("Save and continue")
     visit.fill("Legal first name", "Avery")
-    visit.fill("Date of birth", "2090-01-01")
+    visit.fill_date("Date of birth", "2090-01-01")
     visit.press("Save and continue")
     assert "The date of birth cannot be in the future." in visit.page.content()
     assert visit.page.evaluate("document.activeElement.className") == "error-summary"
     assert visit.page.get_by_label("Legal first name", exact=True).input_value() == "Avery"
+    assert visit.date_typed("Date of birth") == ["1", "1", "2090"]  # three boxes, as typed
+    visit.page.get_by_role("link", name="The date of birth cannot be in the future.").click()
+    assert visit.page.evaluate("document.activeElement.name") == "dob-month"
     # Post, redirect, get: the error page was a GET, so coming Back to it after the next step
     # shows the page again; a POST answer (no-store) would need "Confirm Form Resubmission".
     visit.fill("Legal last name", "Quill")
-    visit.fill("Date of birth", "1980-04-12")
+    visit.fill_date("Date of birth", "1980-04-12")
     visit.press("Save and continue")
     assert visit.heading() == "How we can reach you"
     visit.page.go_back()

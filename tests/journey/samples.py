@@ -27,6 +27,16 @@ PATIENT_ANSWERS: dict[str, dict] = {
 }
 
 
+def with_date(answers: dict, name: str, iso: str, *, day: bool = True) -> dict:
+    """A step's answers with date ``name`` typed in its boxes (month, day, year) as a browser
+    posts them; ``iso`` is YYYY-MM-DD, "" for boxes left empty."""
+    year, month, dom = iso.split("-") if iso else ("", "", "")
+    boxes = {f"{name}-month": str(int(month)) if month else "", f"{name}-year": year}
+    if day:
+        boxes[f"{name}-day"] = str(int(dom)) if dom else ""
+    return {**{k: v for k, v in answers.items() if k != name}, **boxes}
+
+
 def consent_answers(name: str = "Avery Quill", days: int = 180) -> dict:
     """A consent step: an end date `days` ahead, signed and agreed."""
     return {"expires_on": (today_pacific() + timedelta(days=days)).isoformat(),

@@ -3,8 +3,10 @@ nothing is stored (issue: "Bad input and abuse")."""
 
 from __future__ import annotations
 
+import html
 import io
 import os
+import re
 from datetime import timedelta
 from html import unescape
 
@@ -21,6 +23,7 @@ from tests.journey.samples import (
     consent_answers,
     pdf_bytes,
     png_bomb_bytes,
+    with_date,
 )
 
 TOMORROW = (today_pacific() + timedelta(days=2)).isoformat()
@@ -41,18 +44,27 @@ def _shows_problem(response, field_id: str, message: str) -> None:
     assert message in page.split(f'id="{field_id}-error"', 1)[1][:600]
 
 
+NEXT_YEAR = f"{today_pacific().year + 1}-01-01"
+PATIENT, STAY = PATIENT_ANSWERS["patient"], PATIENT_ANSWERS["stay"]
+
 CASES = {
     "date_of_birth_in_the_future": (
-        "patient", {**PATIENT_ANSWERS["patient"], "dob": TOMORROW}, "dob",
+        "patient", with_date(PATIENT, "dob", TOMORROW), "dob",
         "The date of birth cannot be in the future."),
     "date_that_is_not_a_date": (
-        "patient", {**PATIENT_ANSWERS["patient"], "dob": "31/31/1980"}, "dob",
-        "Enter a real date"),
+        "patient", {**with_date(PATIENT, "dob", ""), "dob-month": "31", "dob-day": "31",
+                    "dob-year": "1980"}, "dob", "Date of birth must be a real date."),
+    "date_of_birth_without_its_year": (
+        "patient", {**with_date(PATIENT, "dob", "1980-04-12"), "dob-year": ""}, "dob",
+        "Date of birth must include a year."),
+    "date_of_birth_with_a_two_digit_year": (
+        "patient", {**with_date(PATIENT, "dob", "1980-04-12"), "dob-year": "80"}, "dob",
+        "Write the year of Date of birth with 4 digits"),
     "ten_thousand_character_name": (
-        "patient", {**PATIENT_ANSWERS["patient"], "first_name": LONG_NAME}, "first_name",
+        "patient", {**PATIENT, "first_name": LONG_NAME}, "first_name",
         "Use 120 characters or fewer (you entered 10000)."),
     "control_characters_in_a_name": (
-        "patient", {**PATIENT_ANSWERS["patient"], "last_name": "Qu\x07ill\u202e"}, "last_name",
+        "patient", {**PATIENT, "last_name": "Qu\x07ill\u202e"}, "last_name",
         "Remove the unusual characters"),
     "emails_that_differ": (
         "contact", {**PATIENT_ANSWERS["contact"], "email_confirm": "avery.quil@example.test"},
@@ -64,16 +76,18 @@ CASES = {
         "contact", {**PATIENT_ANSWERS["contact"], "address_state": "Cali"},
         "address_state", "Enter the state as its two-letter code"),
     "admission_in_the_future": (
-        "stay", {**PATIENT_ANSWERS["stay"], "stay_from": TOMORROW}, "stay_from",
+        "stay", with_date(STAY, "stay_from", NEXT_YEAR, day=False), "stay_from",
         "The admission date cannot be in the future."),
     "discharge_before_admission": (
-        "stay", {**PATIENT_ANSWERS["stay"], "stay_to": "2016-02-01"}, "stay_to",
+        "stay", with_date(STAY, "stay_to", "2016-02-01", day=False), "stay_to",
         "The discharge date must be on or after the admission date."),
     "stay_before_the_date_of_birth": (
-        "stay", {**PATIENT_ANSWERS["stay"], "stay_from": "1979-01-01", "stay_to": "1979-02-01"},
+        "stay", with_date(with_date(STAY, "stay_from", "1979-01-01", day=False), "stay_to",
+                          "1979-02-01", day=False),
         "stay_from", "The stay cannot begin before the date of birth you gave."),
     "stay_after_the_program_closed": (
-        "stay", {**PATIENT_ANSWERS["stay"], "stay_from": "2019-01-01", "stay_to": ""},
+        "stay", with_date(with_date(STAY, "stay_from", "2019-01-01", day=False), "stay_to", "",
+                          day=False),
         "stay_from", "The program closed on November 10, 2018"),
 }
 
@@ -84,14 +98,22 @@ def test_bad_answer_is_explained_and_nothing_typed_is_lost(case, wizard, count):
     wizard.fill(PATIENT_ANSWERS, until=step)
     response = wizard.refused(step, data)
     _shows_problem(response, field_id, message)
-    page = _page(response)
-    for name, value in data.items():
-        if value and name != "program":
-            assert value in page, name
+    _kept(_page(response), data)
     # Coming back later shows the same answers: they were saved, not thrown away.
-    again = _page(wizard.get(step))
-    assert f'value="{data[field_id]}"' in again
+    _kept(_page(wizard.get(step)), data)
     assert count(RecordRequest) == 0
+
+
+def _kept(page: str, data: dict) -> None:
+    """Every typed answer is back in its own box (a textarea's text is its content)."""
+    for name, value in data.items():
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", value or ""):  # a whole date: shown in boxes
+            year, month, _day = value.split("-")
+            _kept(page, {f"{name}-month": str(int(month)), f"{name}-year": year})
+        elif value and name != "program":
+            shown = html.escape(value, quote=True)
+            assert re.search(rf'name="{re.escape(name)}"[^>]*value="{re.escape(shown)}"', page) \
+                or re.search(rf">\s*{re.escape(shown)}</textarea>", page), name
 
 
 def test_a_date_of_birth_after_the_stay_is_refused_when_the_stay_is_checked(wizard, count):
