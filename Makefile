@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Debian packages the tests need: Chromium for browser tests, poppler (pdftotext/pdftoppm) and
-# qpdf for PDF checks and benchmarks, Pango for WeasyPrint, sqlite3/psql for benchmark references.
+# qpdf for PDF checks and benchmarks, Pango for WeasyPrint, sqlite3/psql for benchmark references;
+# Java and Node (for the Nu HTML checker) when the machine has none.
 SYSTEM_PACKAGES := chromium poppler-utils qpdf libpango-1.0-0 libpangoft2-1.0-0 sqlite3 postgresql-client
 
-.PHONY: install run test test-sqlite test-postgres test-clock lint bench drill messages system-deps clean
+.PHONY: vnu install run test test-sqlite test-postgres test-clock lint bench drill messages system-deps clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -33,20 +34,33 @@ run: install
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "Missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
+# The Nu HTML Checker the browser tests run over every page they saw (pinned in
+# tests/browser/vnu/package-lock.json; Java and Node come from system-deps).
+VNU_JAR := $(VENV)/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+$(VNU_JAR): tests/browser/vnu/package.json tests/browser/vnu/package-lock.json
+	@mkdir -p $(VENV)/vnu
+	@cp tests/browser/vnu/package.json tests/browser/vnu/package-lock.json $(VENV)/vnu/
+	cd $(VENV)/vnu && npm ci --no-audit --no-fund --ignore-scripts --silent
+	@touch $@
+
+vnu: $(VNU_JAR)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: install system-deps lint test-sqlite test-postgres test-clock
+test: install system-deps vnu lint test-sqlite test-postgres test-clock
 
 # Everything once on SQLite, browser and PDF tests included.
-test-sqlite: install
+test-sqlite: install vnu
 	$(BIN)/pytest -q
 
 # The database-dependent suite again on PostgreSQL (browser and PDF tests ran above).

@@ -94,7 +94,7 @@ def test_the_page_shows_each_164_528_b_element(client, db, auth, records):
     page = client.get(f"/audit/accounting/{records['patient'].id}").get_data(as_text=True)
     for element in ("Morgan Lee, Lee &amp; Park LLP", "100 Main St", "Springfield, CA 90000",
                     "Discharge summary", "Disability claim",
-                    pacific_date(records["recent"].disclosed_at).isoformat()):
+                    _long(pacific_date(records["recent"].disclosed_at))):
         assert element in page
     assert "Someone Else" not in page
     assert "1 disclosure in this period." in page
@@ -178,3 +178,8 @@ def test_an_unknown_record_number_gets_a_message(client, db, auth, records):
 def test_an_unknown_patient_is_not_found(client, db, auth):
     sign_in_auditor(db, auth)
     assert client.get("/audit/accounting/999999").status_code == 404
+
+
+def _long(day) -> str:
+    """A date as people read it on the portal's pages ("November 4, 2026")."""
+    return f"{day:%B} {day.day}, {day.year}"

@@ -8,6 +8,7 @@ reports a CSP violation or a JavaScript error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -70,11 +71,36 @@ def live_app_config(database_url, tmp_path) -> dict:
     )
 
 
+#: Every distinct HTML page the live servers sent during this run: digest -> (path, html).
+#: test_zz_html_validity.py checks them all with the Nu HTML Checker at the end.
+VISITED_HTML: dict[str, tuple[str, str]] = {}
+
+
+def _keep_html(response):
+    """Keep the HTML of each page served, as the browser received it."""
+    from flask import request
+
+    if response.mimetype == "text/html" and not response.is_streamed:
+        body = response.get_data(as_text=True)
+        if not body.strip():  # a 204 answer to an autosave, say: no page at all
+            return response
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        VISITED_HTML.setdefault(digest, (request.path, body))
+    return response
+
+
+@pytest.fixture(scope="session")
+def visited_html() -> dict[str, tuple[str, str]]:
+    """The HTML pages kept so far in this run (VISITED_HTML)."""
+    return VISITED_HTML
+
+
 @pytest.fixture
 def live_server(live_app_config):
     """The portal served on 127.0.0.1 in a background thread for the length of one test."""
     port = live_app_config.pop("_PORT")
     app = create_app(live_app_config)
+    app.after_request(_keep_html)
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
