@@ -236,6 +236,18 @@ def _act(request_id: int, section: str, perform, success: str):
     except (Conflict, StaleDataError):
         return _conflict(request_id, form)
     flash(success, "success")
+    return _onwards(request_id, section)
+
+
+def _onwards(request_id: int, section: str | None = None):
+    """After an action: back to the request, or on to the next one in the queue's order when
+    the clerk pressed "… and go to the next request"."""
+    if request.form.get("then") == "next":
+        following = listing.next_request_id(get_session(), _load(request_id))
+        if following is not None:
+            return redirect(url_for("queue.request_page", request_id=following))
+        flash(_("No other request is open."), "success")
+        return redirect(url_for("queue.index"))
     return redirect(url_for("queue.request_page", request_id=request_id, _anchor=section))
 
 
@@ -365,12 +377,28 @@ def reissue_link(request_id: int):
 
 @staff_required(WORK_REQUESTS)
 def record_outcome(request_id: int):
-    """Decide requested parts (R-DEN-1, R-DEN-4)."""
-    return _act(request_id, "outcomes", lambda s, r, a, f: operations.record_outcome(
-        s, r, a, part_ids=[int(p) for p in f.parts.data], outcome=f.outcome.data,
-        ground=f.ground.data or None,
-        note=f.note.data, other_custodian=f.other_custodian.data,
-        expected_version=_version(f)), _("The outcome is recorded."))
+    """Decide requested parts (R-DEN-1, R-DEN-4); a release may bring its scanned record.
+
+    The outcome and the attachment stay two operations with an audit event each, in the one
+    transaction of this request.
+    """
+    upload = request.files.get("outcomes-record")
+    attaching = upload is not None and bool(upload.filename)
+
+    def perform(s, r, a, f):
+        operations.record_outcome(
+            s, r, a, part_ids=[int(p) for p in f.parts.data], outcome=f.outcome.data,
+            ground=f.ground.data or None, note=f.note.data,
+            other_custodian=f.other_custodian.data, expected_version=_version(f))
+        if attaching:
+            operations.attach_record(s, r, a, part_id=int(f.parts.data[0]),
+                                     stream=upload.stream,
+                                     filename=operations.display_filename(upload.filename),
+                                     expected_version=None)
+
+    return _act(request_id, "outcomes", perform,
+                _("The outcome is recorded and the record attached.") if attaching
+                else _("The outcome is recorded."))
 
 
 @staff_required(WORK_REQUESTS)
@@ -448,7 +476,7 @@ def release(request_id: int):
             "must be attached again.")])
     flash(_("The records were released (%(pages)s pages).", pages=outcome.release.page_count)
           + (" " + _("The request is closed.") if outcome.closed else ""), "success")
-    return redirect(url_for("queue.request_page", request_id=request_id))
+    return _onwards(request_id)
 
 
 # --- Documents (R-SEC-2) ----------------------------------------------------------------

@@ -188,10 +188,20 @@ class OutcomeForm(VersionedForm):
     other_custodian = TextAreaField(
         _l("Who else holds these records, if known (name, then address lines)"),
         validators=[Text(1000, multiline=True)])
+    record = FileField(_l("Scanned record to release with it (PDF, optional)"))
 
     def validate_parts(self, field):
         if not field.data:
             raise ValidationError(_l("Choose at least one part."))
+
+    def validate_record(self, field):
+        if not (field.data and getattr(field.data, "filename", "")):
+            return
+        if self.outcome.data != outcomes.RELEASED:
+            raise ValidationError(_l("Attach a record only with the outcome “Release”."))
+        if len(self.parts.data or []) != 1:
+            raise ValidationError(_l("Choose one part to attach its record here, or attach "
+                                     "the records below, one part at a time."))
 
     def validate_outcome(self, field):
         if not field.data:

@@ -214,6 +214,16 @@ def view_queue(
     return QueuePage(rows, next_cursor, queue_counts(session, today, soon_days))
 
 
+def next_request_id(session: Session, current: RecordRequest) -> int | None:
+    """The open request after ``current`` in the queue's order (working due date, then id),
+    or the first one when ``current`` was the last; None when no other request is open."""
+    others = (select(RecordRequest.id).where(_open(), RecordRequest.id != current.id)
+              .order_by(RecordRequest.working_due_on, RecordRequest.id).limit(1))
+    following = others.where(tuple_(RecordRequest.working_due_on, RecordRequest.id)
+                             > tuple_(current.working_due_on, current.id))
+    return session.scalar(following) or session.scalar(others)
+
+
 def record_view(session: Session, actor: Actor, filters: QueueFilters, page: QueuePage,
                 *, after: Cursor | None) -> None:
     """Audit a queue page or search (R-AUD-2): counts and filter codes, never a search term.

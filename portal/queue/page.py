@@ -22,7 +22,7 @@ from portal.core.db import get_session
 from portal.core.forms import options
 from portal.core.tokens import new_token
 from portal.jobs import outbox
-from portal.queue import forms
+from portal.queue import forms, listing
 from portal.release.models import DownloadGrant, Release
 from portal.requests import actions as operations
 from portal.requests import letters
@@ -262,6 +262,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
         "information_reasons": operations.INFORMATION_REASONS,
         "reviewers": operations.licensed_reviewers(session, excluding=None),
         "actor": actor, "timeline_labels": TIMELINE_LABELS,
+        "next_request_id": listing.next_request_id(session, req),
     }
     return render_template("queue/request.html", **context), status
 

@@ -142,6 +142,62 @@ def test_a_clerk_works_a_request_from_the_queue_to_release(live_server, page, ax
     assert "Closed" in page.locator(".status").inner_text()
 
 
+def test_a_plain_own_copy_goes_from_opening_to_release_in_at_most_seven_actions(
+        live_server, page, axe_check, tmp_path):
+    """#15: an action is a click that submits or navigates (typing and choosing are not).
+    Verification, location, the outcome and the attachment stay separate audited decisions."""
+    from sqlalchemy import select
+
+    from portal.trail.models import AuditEvent
+
+    with work(live_server) as session:
+        _staff, secret = make_staff_with_mfa(session, "clerk", email="fast.clerk@example.test")
+    request_id, reference, _patient_id = new_request_with_photo_id(live_server)
+    with work(live_server) as session:
+        following = make_request(session, patient_first_name="Blair", patient_last_name="Nash")
+        following_reference = following.reference
+    clerk = Clerk(page, axe_check, live_server.url)
+    clerk.sign_in("fast.clerk@example.test", secret)
+    page.goto(live_server.url + "/staff/queue")
+    actions = []
+
+    def act(locator, what: str) -> None:
+        actions.append(what)
+        locator.click()
+        page.wait_for_load_state()
+        clerk.check(what)
+
+    act(page.get_by_role("link", name=reference), "open the request")
+    page.get_by_label("Government photo ID compared with the typed details").check()
+    act(page.get_by_role("button", name="The requester is verified", exact=True), "verify")
+    page.get_by_label("Choose MRN MRN-40123").check()
+    act(page.get_by_role("button", name="Record the patient", exact=True), "locate")
+    form = page.locator("#outcome-form")
+    form.get_by_label("Complete record (excluding psychotherapy and counseling notes)").check()
+    form.get_by_label("Outcome", exact=True).select_option("released")
+    record = tmp_path / "complete-record.pdf"
+    record.write_bytes(sample_pdf(3))
+    form.get_by_label("Scanned record to release with it (PDF, optional)").set_input_files(
+        str(record))
+    act(form.get_by_role("button", name="Record the outcome"), "release the part, with its record")
+    assert "complete-record.pdf" in page.locator("#records").inner_text()
+    act(page.get_by_role("link", name="Release the records"), "review what goes out")
+    page.get_by_label("Secure download", exact=True).check()
+    act(page.get_by_role("button",
+                         name="Build the packet, release, and go to the next request"),
+        "release and go on")
+    assert page.locator("h1").inner_text() == f"Request {following_reference}"
+    assert "The records were released" in clerk.flash()
+    assert len(actions) <= 7, actions
+    with work(live_server) as session:
+        done = [e.action for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.request_id == request_id).order_by(AuditEvent.id))]
+    for decision in ("request.verify_requester", "request.locate_patient",
+                     "request.outcome_recorded", "request.records_attached",
+                     "request.release"):
+        assert decision in done, (decision, done)
+
+
 def test_a_licensed_clerk_denies_on_a_clinical_ground_and_routes_the_review(
         live_server, page, axe_check):
     with work(live_server) as session:

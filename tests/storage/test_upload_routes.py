@@ -39,6 +39,7 @@ COVERED = {
     "requests.reply": "test_a_reply_attachment_is_kept_inert",
     "queue.paper_request": "test_a_paper_requests_scan_is_kept_inert",
     "queue.attach_record": "test_an_attached_record_is_kept_inert",
+    "queue.record_outcome": "test_a_record_sent_with_its_outcome_is_kept_inert",
     "audit.packet_check": "test_checking_a_packet_stores_nothing",
     "roster.import_csv": "test_the_roster_import_refuses_a_pdf_and_stores_nothing",
 }
@@ -154,6 +155,18 @@ def test_an_attached_record_is_kept_inert(client, auth, db):
     _post_keeps_inert(client, db, f"/staff/requests/{req.id}/records", {
         "records-version": req.version, "records-part_id": str(req.parts[0].id),
         "records-record": (io.BytesIO(HOSTILE()), "discharge.pdf")}, "record")
+
+
+def test_a_record_sent_with_its_outcome_is_kept_inert(client, auth, db):
+    staff = make_staff(db, "clerk")
+    req = advance_request(db, make_request(db), staff, "patient_located",
+                          patient=make_roster_patient(db))
+    commit()
+    auth.staff(staff.id)
+    _post_keeps_inert(client, db, f"/staff/requests/{req.id}/outcome", {
+        "outcomes-version": req.version, "outcomes-parts": [str(req.parts[0].id)],
+        "outcomes-outcome": "released", "outcomes-ground": "",
+        "outcomes-record": (io.BytesIO(HOSTILE()), "discharge.pdf")}, "record")
 
 
 def test_checking_a_packet_stores_nothing(client, auth, db):

@@ -1,0 +1,84 @@
+"""The clerk's way through the queue (#15 part 4): "next request" in the queue's order, and a
+record attached with its release outcome in one step that stays two audited decisions."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from portal.core.db import commit
+from portal.queue.listing import next_request_id
+from portal.rules import lifecycle
+from portal.storage.models import StoredDocument
+from portal.trail.models import AuditEvent
+from tests.factories import advance_request, make_request, make_roster_patient, sample_pdf
+
+
+def _received(days_ago: int) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days_ago)
+
+
+def test_next_follows_the_queue_order_and_wraps_round(db):
+    due_first = make_request(db, received_at=_received(10))
+    due_second = make_request(db, received_at=_received(5))
+    due_last = make_request(db, received_at=_received(1))
+    closed = make_request(db, received_at=_received(7))
+    closed.status, closed.is_open = lifecycle.WITHDRAWN, False
+    db.flush()
+    assert next_request_id(db, due_first) == due_second.id  # the closed one is skipped
+    assert next_request_id(db, due_second) == due_last.id
+    assert next_request_id(db, due_last) == due_first.id  # after the last, the first again
+    for other in (due_second, due_last):
+        other.status, other.is_open = lifecycle.WITHDRAWN, False
+    db.flush()
+    assert next_request_id(db, due_first) is None
+
+
+def test_save_and_go_to_the_next_request(client, signed_in, clerk, db):
+    first = make_request(db, received_at=_received(3))
+    second = make_request(db, received_at=_received(2))
+    commit()
+    response = client.post(f"/staff/requests/{first.id}/claim",
+                           data={"claim-version": first.version, "then": "next"})
+    assert response.headers["Location"].endswith(f"/staff/requests/{second.id}")
+    page = client.get(f"/staff/requests/{first.id}").get_data(as_text=True)
+    assert f'href="/staff/requests/{second.id}">Next request in the queue' in page
+
+
+def _outcome(client, req, **extra):
+    return client.post(f"/staff/requests/{req.id}/outcome", data={
+        "outcomes-version": req.version, "outcomes-parts": [str(p.id) for p in req.parts],
+        "outcomes-ground": "", **extra}, content_type="multipart/form-data")
+
+
+def test_a_release_outcome_can_bring_its_record_as_two_audited_decisions(client, signed_in,
+                                                                          clerk, db):
+    req = advance_request(db, make_request(db), clerk, "patient_located",
+                          patient=make_roster_patient(db))
+    commit()
+    response = _outcome(client, req, **{"outcomes-outcome": "released",
+                                        "outcomes-record": (io.BytesIO(sample_pdf(2)),
+                                                            "summary.pdf")})
+    assert response.status_code == 302
+    db.expire_all()
+    [record] = db.scalars(select(StoredDocument).where(StoredDocument.kind == "record")).all()
+    assert record.request_id == req.id and record.subtype == req.parts[0].part
+    actions = [e.action for e in db.scalars(select(AuditEvent).where(
+        AuditEvent.request_id == req.id).order_by(AuditEvent.id))]
+    assert actions.index("request.outcome_recorded") < actions.index("request.records_attached")
+
+
+def test_a_record_comes_only_with_a_release(client, signed_in, clerk, db):
+    req = advance_request(db, make_request(db), clerk, "patient_located",
+                          patient=make_roster_patient(db))
+    commit()
+    response = _outcome(client, req, **{"outcomes-outcome": "no_records",
+                                        "outcomes-record": (io.BytesIO(sample_pdf(1)),
+                                                            "summary.pdf")})
+    assert response.status_code == 422
+    assert "Attach a record only with the outcome" in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.scalar(select(StoredDocument).where(StoredDocument.kind == "record")) is None
+    assert all(part.outcome is None for part in req.parts)  # nothing half done
