@@ -83,6 +83,10 @@ DEFAULTS: dict[str, object] = {
     "HIPAA_DAYS": 30,
     "ACCOUNTING_DAYS": 60,
     "DUE_SOON_DAYS": 3,
+    # Staff roles whose queue lists the patient's name with each request (as the requester
+    # typed it, until the requester is verified). Every list page's view is audited with the
+    # requests it showed (R-AUD-2).
+    "QUEUE_NAMES_FOR_ROLES": ("clerk", "supervisor"),
     # --- requester journey ---
     "EMAIL_CONFIRM_HOURS": 24,
     "MAGIC_LINK_MINUTES": 15,

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import FileField, HiddenField, IntegerField
@@ -78,6 +79,12 @@ def _filter_args(filters: listing.QueueFilters) -> dict[str, str]:
     return args
 
 
+def _names_in_queue() -> bool:
+    """Whether this person's queue lists patients' names (QUEUE_NAMES_FOR_ROLES)."""
+    roles = set(current_app.config["QUEUE_NAMES_FOR_ROLES"])
+    return bool(roles & current_user.user.role_names)
+
+
 def _queue_page(result, filters, search, searching: bool, soon_days: int, status: int = 200,
                 after: listing.Cursor | None = None):
     html = render_template(
@@ -101,7 +108,8 @@ def index():
     filters = _filters(request.args)
     after = listing.Cursor.decode(request.args.get("after"))
     result = listing.view_queue(get_session(), current_actor(), filters, today=today_pacific(),
-                                soon_days=soon_days, after=after, limit=size)
+                                soon_days=soon_days, after=after, limit=size,
+                                with_names=_names_in_queue())
     return _queue_page(result, filters, forms.SearchForm(formdata=None), False, soon_days,
                        after=after)
 

@@ -90,6 +90,7 @@ class QueueRow:
     assignee_id: int | None
     assignee_name: str | None
     patient_name: str | None
+    verified: bool
     days_left: int
     working_state: str
     hipaa_state: str
@@ -123,6 +124,7 @@ def _columns(with_name: bool) -> Select:
         RecordRequest.status, RecordRequest.california_due_on, RecordRequest.hipaa_due_on,
         RecordRequest.hipaa_extended_due_on, RecordRequest.working_due_on,
         RecordRequest.assignee_id, assignee.display_name.label("assignee_name"),
+        RecordRequest.verified_at,
     ]
     if with_name:
         columns += [RecordRequest.patient_first_name, RecordRequest.patient_last_name]
@@ -179,6 +181,7 @@ def _page(session: Session, query: Select, after: Cursor | None, limit: int, tod
             assignee_name=row.assignee_name,
             patient_name=(f"{row.patient_first_name} {row.patient_last_name}"
                           if with_name else None),
+            verified=row.verified_at is not None,
             days_left=days_left(row.working_due_on, today),
             working_state=(clock_state(row.working_due_on, today, None, soon_days)
                            if open_request else "closed"),
@@ -205,12 +208,13 @@ def queue_counts(session: Session, today: date, soon_days: int) -> dict[str, int
 
 def view_queue(
     session: Session, actor: Actor, filters: QueueFilters, *, today: date, soon_days: int,
-    after: Cursor | None = None, limit: int = 50,
+    after: Cursor | None = None, limit: int = 50, with_names: bool = False,
 ) -> QueuePage:
     """One page of the queue, with the overdue and due-soon counts (audit it with
-    ``record_view`` once the page is rendered)."""
-    query = _apply_filters(_columns(False), filters, actor.id, today, soon_days)
-    rows, next_cursor = _page(session, query, after, limit, today, soon_days, with_name=False)
+    ``record_view`` once the page is rendered); ``with_names`` adds the patient's name."""
+    query = _apply_filters(_columns(with_names), filters, actor.id, today, soon_days)
+    rows, next_cursor = _page(session, query, after, limit, today, soon_days,
+                              with_name=with_names)
     return QueuePage(rows, next_cursor, queue_counts(session, today, soon_days))
 
 
@@ -226,12 +230,15 @@ def next_request_id(session: Session, current: RecordRequest) -> int | None:
 
 def record_view(session: Session, actor: Actor, filters: QueueFilters, page: QueuePage,
                 *, after: Cursor | None) -> None:
-    """Audit a queue page or search (R-AUD-2): counts and filter codes, never a search term.
+    """Audit a queue page or search (R-AUD-2): the requests it showed (surrogate ids), whether
+    with names, counts and filter codes, never a search term.
 
     Called after rendering, so the audit chain's lock is held only for the insert.
     """
     action = "queue.searched" if page.search_kind else "queue.viewed"
-    summary: dict = {"rows": len(page.rows), "page_after": bool(after), **filters.flags()}
+    summary: dict = {"rows": len(page.rows), "page_after": bool(after), **filters.flags(),
+                     "requests": [row.id for row in page.rows],
+                     "names_shown": any(row.patient_name for row in page.rows)}
     if page.search_kind:
         summary["kind"] = page.search_kind
     append_event(session, action, actor=actor, object_type="queue", summary=summary,

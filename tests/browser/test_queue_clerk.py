@@ -159,6 +159,10 @@ def test_a_plain_own_copy_goes_from_opening_to_release_in_at_most_seven_actions(
     clerk = Clerk(page, axe_check, live_server.url)
     clerk.sign_in("fast.clerk@example.test", secret)
     page.goto(live_server.url + "/staff/queue")
+    # The queue fits 1280 px with the patients' names: nothing to scroll sideways.
+    assert "Blair Nash" in page.locator(".queue-table").inner_text()
+    assert page.evaluate("() => { const w = document.querySelector('.queue-table')"
+                         ".closest('.table-wrap'); return w.scrollWidth <= w.clientWidth; }")
     actions = []
 
     def act(locator, what: str) -> None:

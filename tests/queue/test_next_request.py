@@ -82,3 +82,30 @@ def test_a_record_comes_only_with_a_release(client, signed_in, clerk, db):
     db.expire_all()
     assert db.scalar(select(StoredDocument).where(StoredDocument.kind == "record")) is None
     assert all(part.outcome is None for part in req.parts)  # nothing half done
+
+
+def test_the_queue_shows_names_as_given_until_verified_and_audits_what_it_showed(
+        client, signed_in, clerk, db):
+    waiting = make_request(db, patient_first_name="Robin", patient_last_name="Vale")
+    verified = advance_request(db, make_request(db, patient_first_name="Sage",
+                                                patient_last_name="Orr"),
+                               clerk, "requester_verified")
+    commit()
+    page = client.get("/staff/queue").get_data(as_text=True)
+    robin = page.split("Robin Vale", 1)[1].split("</td>", 1)[0]
+    sage = page.split("Sage Orr", 1)[1].split("</td>", 1)[0]
+    assert "as given by the requester" in robin and "as given" not in sage
+    db.expire_all()
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "queue.viewed")
+                       .order_by(AuditEvent.id.desc())).first()
+    assert sorted(event.summary["requests"]) == sorted([waiting.id, verified.id])
+    assert event.summary["names_shown"] is True
+    assert "Robin" not in str(event.summary)
+
+
+def test_a_role_left_out_of_the_setting_sees_no_names(app, client, signed_in, db):
+    app.config["QUEUE_NAMES_FOR_ROLES"] = ("supervisor",)
+    make_request(db, patient_first_name="Robin", patient_last_name="Vale")
+    commit()
+    page = client.get("/staff/queue").get_data(as_text=True)
+    assert "Robin" not in page and ">Patient<" not in page
