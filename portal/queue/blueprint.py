@@ -17,6 +17,7 @@ def staff_status(code: str) -> str:
 
 bp.add_url_rule("/queue", "index", c.index)
 bp.add_url_rule("/queue/search", "search", c.search, methods=["POST"])
+bp.add_url_rule("/queue/assign", "bulk_assign", c.bulk_assign, methods=["POST"])
 bp.add_url_rule("/workload", "workload", c.workload)
 bp.add_url_rule("/requests/paper", "paper_request", c.paper_request, methods=["GET", "POST"])
 bp.add_url_rule("/requests/<int:request_id>", "request_page", c.request_page)

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -87,8 +88,13 @@ def _names_in_queue() -> bool:
 
 def _queue_page(result, filters, search, searching: bool, soon_days: int, status: int = 200,
                 after: listing.Cursor | None = None):
+    assign = None
+    if not searching and current_actor().can(ASSIGN_REQUESTS):
+        assign = forms.BulkAssignForm(formdata=None,
+                                      staff=operations.assignable_staff(get_session()))
     html = render_template(
         "queue/index.html", page=result, filters=filters, search=search, searching=searching,
+        assign=assign, here=("?" + request.query_string.decode()) if request.query_string else "",
         soon_days=soon_days, status_choices=forms.STATUS_FILTERS,
         filter_args=_filter_args(filters),
         lost_email_open=operations.count_open_lost_email_reports(get_session()),
@@ -107,9 +113,10 @@ def index():
     soon_days, size = _settings()
     filters = _filters(request.args)
     after = listing.Cursor.decode(request.args.get("after"))
+    before = listing.Cursor.decode(request.args.get("before"))
     result = listing.view_queue(get_session(), current_actor(), filters, today=today_pacific(),
                                 soon_days=soon_days, after=after, limit=size,
-                                with_names=_names_in_queue())
+                                with_names=_names_in_queue(), before=before)
     return _queue_page(result, filters, forms.SearchForm(formdata=None), False, soon_days,
                        after=after)
 
@@ -124,11 +131,41 @@ def search():
     if not form.validate():
         return _queue_page(None, filters, form, True, soon_days, 422)
     after = listing.Cursor.decode(form.after.data)
+    before = listing.Cursor.decode(form.before.data)
     result = listing.search_requests(
         get_session(), current_actor(), form.q.data, filters, today=today_pacific(),
-        soon_days=soon_days, after=after, limit=size,
+        soon_days=soon_days, after=after, limit=size, before=before,
     )
     return _queue_page(result, filters, form, True, soon_days, after=after)
+
+
+@staff_required(ASSIGN_REQUESTS)
+def bulk_assign():
+    """A supervisor assigns the requests ticked on a queue page, all or none (one
+    transaction; a request changed meanwhile stops the lot and is named)."""
+    session = get_session()
+    form = forms.BulkAssignForm(staff=operations.assignable_staff(session))
+    back = request.form.get("back") or ""
+    target = url_for("queue.index") + (back if back.startswith("?") else "")
+    if not form.validate():
+        for message in [m for field in form for m in field.errors]:
+            flash(message, "error")
+        return redirect(target)
+    staff_id = int(form.staff_id.data) if form.staff_id.data else None
+    try:
+        done = operations.assign_requests(session, current_actor(), staff_id, form.pairs())
+    except Conflict as exc:
+        rollback()
+        flash(_("Nothing was assigned: %(refs)s changed since the page was shown. The queue "
+                "now shows them as they are.", refs=exc.description), "error")
+        return redirect(target)
+    except TransitionRefused as exc:
+        rollback()
+        flash(_("Nothing was assigned: %(why)s", why=" ".join(exc.problems)), "error")
+        return redirect(target)
+    flash(ngettext("%(num)s request was assigned.", "%(num)s requests were assigned.",
+                   len(done)), "success")
+    return redirect(target)
 
 
 @staff_required(VIEW_WORKLOAD)

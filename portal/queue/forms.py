@@ -263,6 +263,32 @@ STATUS_FILTERS = [("open", _l("Open requests")), ("all", _l("All requests")),
                       (code, _l(label)) for code, label in STAFF_STATUS_LABELS.items()]
 
 
+class BulkAssignForm(FlaskForm):
+    """A supervisor gives several requests of the queue to one person (or back to the pool)."""
+
+    chosen = MultiCheckboxField(_l("Requests chosen"), choices=[])
+    staff_id = SelectField(_l("Assign the chosen requests to"), coerce=str,
+                           validate_choice=True)
+
+    def __init__(self, *args, staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff_id.choices = options([("", _l("Nobody: back to the pool"))] + [
+            (str(person.id), person.display_name) for person in staff])
+        # Each box is "<request id>.<version seen>"; the values posted are the choices.
+        self.chosen.choices = options((value, value) for value in (self.chosen.data or []))
+
+    def validate_chosen(self, field):
+        if not field.data:
+            raise ValidationError(_l("Tick at least one request to assign."))
+        for value in field.data:
+            number, _, version = value.partition(".")
+            if not (number.isdigit() and version.isdigit()) or len(value) > 40:
+                raise ValidationError(_l("Choose from the requests shown."))
+
+    def pairs(self) -> list[tuple[int, int]]:
+        return [tuple(int(part) for part in value.split(".")) for value in self.chosen.data]
+
+
 class SearchForm(FlaskForm):
     """The queue search: sent as POST so names and emails never appear in a URL (R-SEC-4)."""
 
@@ -270,6 +296,7 @@ class SearchForm(FlaskForm):
         Text(200, required=_l("Type a reference, a name or an email address."))])
     status = SelectField(_l("Status"), choices=options(STATUS_FILTERS), default="all")
     after = HiddenField()
+    before = HiddenField()
 
 
 class PaperRequestForm(FlaskForm):

@@ -91,6 +91,7 @@ class QueueRow:
     assignee_name: str | None
     patient_name: str | None
     verified: bool
+    version: int
     days_left: int
     working_state: str
     hipaa_state: str
@@ -114,6 +115,7 @@ class QueuePage:
     next_cursor: Cursor | None
     counts: dict[str, int] = field(default_factory=dict)
     search_kind: str | None = None
+    previous_cursor: Cursor | None = None  # the page before starts before this row
 
 
 def _columns(with_name: bool) -> Select:
@@ -124,7 +126,7 @@ def _columns(with_name: bool) -> Select:
         RecordRequest.status, RecordRequest.california_due_on, RecordRequest.hipaa_due_on,
         RecordRequest.hipaa_extended_due_on, RecordRequest.working_due_on,
         RecordRequest.assignee_id, assignee.display_name.label("assignee_name"),
-        RecordRequest.verified_at,
+        RecordRequest.verified_at, RecordRequest.version,
     ]
     if with_name:
         columns += [RecordRequest.patient_first_name, RecordRequest.patient_last_name]
@@ -158,15 +160,24 @@ def _apply_filters(query: Select, filters: QueueFilters, staff_id: int | None, t
 
 
 def _page(session: Session, query: Select, after: Cursor | None, limit: int, today: date,
-          soon_days: int, with_name: bool) -> tuple[list[QueueRow], Cursor | None]:
-    if after is not None:
-        query = query.where(
-            tuple_(RecordRequest.working_due_on, RecordRequest.id) > tuple_(after.due, after.id)
-        )
-    query = query.order_by(RecordRequest.working_due_on, RecordRequest.id).limit(limit + 1)
-    rows = session.execute(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+          soon_days: int, with_name: bool, before: Cursor | None = None
+          ) -> tuple[list[QueueRow], Cursor | None, Cursor | None]:
+    """One keyset page: after a cursor (forwards), or the page ending before one (backwards).
+    Returns the rows, the next page's cursor and the previous page's."""
+    key = tuple_(RecordRequest.working_due_on, RecordRequest.id)
+    if before is not None:
+        backwards = query.where(key < tuple_(before.due, before.id)).order_by(
+            RecordRequest.working_due_on.desc(), RecordRequest.id.desc()).limit(limit + 1)
+        rows = session.execute(backwards).all()
+        earlier, more = len(rows) > limit, True
+        rows = list(reversed(rows[:limit]))
+    else:
+        if after is not None:
+            query = query.where(key > tuple_(after.due, after.id))
+        query = query.order_by(RecordRequest.working_due_on, RecordRequest.id).limit(limit + 1)
+        rows = session.execute(query).all()
+        earlier, more = after is not None, len(rows) > limit
+        rows = rows[:limit]
     result = []
     for row in rows:
         open_request = row.status not in lifecycle.TERMINAL
@@ -181,7 +192,7 @@ def _page(session: Session, query: Select, after: Cursor | None, limit: int, tod
             assignee_name=row.assignee_name,
             patient_name=(f"{row.patient_first_name} {row.patient_last_name}"
                           if with_name else None),
-            verified=row.verified_at is not None,
+            verified=row.verified_at is not None, version=row.version,
             days_left=days_left(row.working_due_on, today),
             working_state=(clock_state(row.working_due_on, today, None, soon_days)
                            if open_request else "closed"),
@@ -189,7 +200,9 @@ def _page(session: Session, query: Select, after: Cursor | None, limit: int, tod
                          if open_request else "closed"),
         ))
     last = result[-1] if result and more else None
-    return result, (Cursor(last.working_due_on, last.id) if last else None)
+    first = result[0] if result and earlier else None
+    return (result, Cursor(last.working_due_on, last.id) if last else None,
+            Cursor(first.working_due_on, first.id) if first else None)
 
 
 def queue_counts(session: Session, today: date, soon_days: int) -> dict[str, int]:
@@ -209,13 +222,15 @@ def queue_counts(session: Session, today: date, soon_days: int) -> dict[str, int
 def view_queue(
     session: Session, actor: Actor, filters: QueueFilters, *, today: date, soon_days: int,
     after: Cursor | None = None, limit: int = 50, with_names: bool = False,
+    before: Cursor | None = None,
 ) -> QueuePage:
     """One page of the queue, with the overdue and due-soon counts (audit it with
     ``record_view`` once the page is rendered); ``with_names`` adds the patient's name."""
     query = _apply_filters(_columns(with_names), filters, actor.id, today, soon_days)
-    rows, next_cursor = _page(session, query, after, limit, today, soon_days,
-                              with_name=with_names)
-    return QueuePage(rows, next_cursor, queue_counts(session, today, soon_days))
+    rows, next_cursor, previous = _page(session, query, after, limit, today, soon_days,
+                                        with_name=with_names, before=before)
+    return QueuePage(rows, next_cursor, queue_counts(session, today, soon_days),
+                     previous_cursor=previous)
 
 
 def next_request_id(session: Session, current: RecordRequest) -> int | None:
@@ -236,7 +251,8 @@ def record_view(session: Session, actor: Actor, filters: QueueFilters, page: Que
     Called after rendering, so the audit chain's lock is held only for the insert.
     """
     action = "queue.searched" if page.search_kind else "queue.viewed"
-    summary: dict = {"rows": len(page.rows), "page_after": bool(after), **filters.flags(),
+    summary: dict = {"rows": len(page.rows), "page_after": bool(after or page.previous_cursor),
+                     **filters.flags(),
                      "requests": [row.id for row in page.rows],
                      "names_shown": any(row.patient_name for row in page.rows)}
     if page.search_kind:
@@ -276,6 +292,7 @@ def search_kind(term: str) -> str:
 def search_requests(
     session: Session, actor: Actor, term: str, filters: QueueFilters, *, today: date,
     soon_days: int, after: Cursor | None = None, limit: int = 50,
+    before: Cursor | None = None,
 ) -> QueuePage:
     """Requests matching a reference, an email address or patient names (legal and other).
 
@@ -291,8 +308,10 @@ def search_requests(
     else:
         words = normalize_for_search(term).replace("'", "").replace("\u2019", "").split()
         query = query.where(_name_condition(session, words) if words else false())
-    rows, next_cursor = _page(session, query, after, limit, today, soon_days, with_name=True)
-    return QueuePage(rows, next_cursor, queue_counts(session, today, soon_days), kind)
+    rows, next_cursor, previous = _page(session, query, after, limit, today, soon_days,
+                                        with_name=True, before=before)
+    return QueuePage(rows, next_cursor, queue_counts(session, today, soon_days), kind,
+                     previous_cursor=previous)
 
 
 @dataclass(frozen=True)

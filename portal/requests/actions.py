@@ -30,6 +30,7 @@ from portal.accounts.permissions import (
 )
 from portal.core.actor import Actor
 from portal.core.db import utcnow
+from portal.core.errors import Conflict
 from portal.requests import letters
 from portal.requests.location import run_roster_match
 from portal.requests.models import (
@@ -203,6 +204,26 @@ def assign_request(session: Session, req: RecordRequest, actor: Actor, staff_id:
     session.flush()
     _audit(session, "request.assigned", req, actor, **{"from": before, "to": staff_id})
     return req
+
+
+def assign_requests(session: Session, actor: Actor, staff_id: int | None,
+                    chosen: Sequence[tuple[int, int]]) -> list[RecordRequest]:
+    """A supervisor assigns several requests at once, each at the version they saw.
+
+    All or nothing, in one transaction: when any of them changed meanwhile (Conflict) or may
+    not be assigned (TransitionRefused), none is. Each assignment has its own audit event.
+    """
+    found = []
+    for request_id, version in chosen:
+        req = session.get(RecordRequest, request_id)
+        if req is None:
+            raise _refuse("One of the chosen requests no longer exists.")
+        found.append((req, version))
+    changed = [req.reference for req, version in found if req.version != version]
+    if changed:
+        raise Conflict(", ".join(changed))
+    return [assign_request(session, req, actor, staff_id, expected_version=version)
+            for req, version in found]
 
 
 # --- Identity (R-ID-1, R-ID-2, R-ID-3) ---------------------------------------------------

@@ -3,9 +3,12 @@ record attached with its release outcome in one step that stays two audited deci
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from portal.core.db import commit
@@ -13,7 +16,13 @@ from portal.queue.listing import next_request_id
 from portal.rules import lifecycle
 from portal.storage.models import StoredDocument
 from portal.trail.models import AuditEvent
-from tests.factories import advance_request, make_request, make_roster_patient, sample_pdf
+from tests.factories import (
+    advance_request,
+    make_request,
+    make_roster_patient,
+    sample_pdf,
+    staff_actor,
+)
 
 
 def _received(days_ago: int) -> datetime:
@@ -109,3 +118,71 @@ def test_a_role_left_out_of_the_setting_sees_no_names(app, client, signed_in, db
     commit()
     page = client.get("/staff/queue").get_data(as_text=True)
     assert "Robin" not in page and ">Patient<" not in page
+
+
+def test_the_queue_pages_forwards_and_back(app, client, signed_in, db):
+    app.config["QUEUE_PAGE_SIZE"] = 2
+    made = [make_request(db, received_at=_received(10 - n)) for n in range(5)]
+    commit()
+    references = [r.reference for r in made]
+
+    def shown(html):
+        return [ref for ref in references if f">{ref}</a>" in html]
+
+    first = client.get("/staff/queue").get_data(as_text=True)
+    assert shown(first) == references[:2] and "Previous page" not in first
+    second_link = re.search(r'href="(/staff/queue\?after=[^"]+)"', first).group(1)
+    second = client.get(html.unescape(second_link)).get_data(as_text=True)
+    assert shown(second) == references[2:4]
+    back_link = re.search(r'href="(/staff/queue\?before=[^"]+)"', second).group(1)
+    back = client.get(html.unescape(back_link)).get_data(as_text=True)
+    assert shown(back) == references[:2] and "Previous page" not in back
+
+
+@pytest.fixture
+def supervisor_in(auth, db):
+    from tests.factories import make_staff
+
+    person = make_staff(db, "clerk", "supervisor")
+    commit()
+    auth.staff(person.id)
+    return person
+
+
+def test_a_supervisor_assigns_several_requests_at_once(client, supervisor_in, clerk, db):
+    first, second, untouched = (make_request(db) for _ in range(3))
+    commit()
+    page = client.get("/staff/queue").get_data(as_text=True)
+    assert 'id="bulk-assign"' in page and f'value="{first.id}.{first.version}"' in page
+    response = client.post("/staff/queue/assign", data={
+        "chosen": [f"{first.id}.{first.version}", f"{second.id}.{second.version}"],
+        "staff_id": str(clerk.id), "back": "?mine=1"})
+    assert response.headers["Location"].endswith("/staff/queue?mine=1")
+    db.expire_all()
+    assert [r.assignee_id for r in (first, second, untouched)] == [clerk.id, clerk.id, None]
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "request.assigned")).all()
+    assert sorted(e.request_id for e in events) == sorted([first.id, second.id])
+
+
+def test_a_request_changed_meanwhile_stops_the_whole_assignment(client, supervisor_in, clerk,
+                                                                db):
+    first, second = make_request(db), make_request(db)
+    commit()
+    stale = second.version
+    from portal.requests.actions import claim_request
+
+    claim_request(db, second, staff_actor(supervisor_in), expected_version=None)
+    commit()
+    response = client.post("/staff/queue/assign", data={
+        "chosen": [f"{first.id}.{first.version}", f"{second.id}.{stale}"],
+        "staff_id": str(clerk.id)}, follow_redirects=True)
+    assert f"Nothing was assigned: {second.reference} changed" in response.get_data(True)
+    db.expire_all()
+    assert first.assignee_id is None  # all or nothing
+
+
+def test_a_clerk_sees_no_bulk_assignment(client, signed_in, db):
+    make_request(db)
+    commit()
+    assert 'id="bulk-assign"' not in client.get("/staff/queue").get_data(as_text=True)
+    assert client.post("/staff/queue/assign", data={"chosen": ["1.1"]}).status_code == 403
