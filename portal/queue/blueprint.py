@@ -47,6 +47,7 @@ _ACTIONS = {
     "records": c.attach_record,
     "records/remove": c.remove_record,
     "close": c.close,
+    "reopen": c.reopen,
 }
 for _path, _view in _ACTIONS.items():
     bp.add_url_rule(f"/requests/<int:request_id>/{_path}", _view.__name__, _view,

@@ -489,6 +489,14 @@ def close(request_id: int):
         s, r, a, expected_version=_version(f)), _("The request is closed."))
 
 
+@staff_required(ASSIGN_REQUESTS)
+def reopen(request_id: int):
+    """A supervisor reopens an ended request for review, with a reason."""
+    return _act(request_id, "reopen", lambda s, r, a, f: operations.reopen_request(
+        s, r, a, reason=f.reason.data, note=f.note.data, expected_version=_version(f)),
+        _("The request is open again, for review."))
+
+
 @staff_required(RELEASE_RECORDS, reauth=True)
 def release(request_id: int):
     """Release the records: the checks first, then the packet, by download or mail."""

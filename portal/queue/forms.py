@@ -28,7 +28,12 @@ from portal.core.forms import (
 )
 from portal.core.ids import IN_DATABASE_RANGE
 from portal.requester.forms import DELIVERIES, KINDS, PART_CHOICE_LABELS, PROGRAMS, REQUESTER_TYPES
-from portal.requests.actions import COULD_NOT_VERIFY_REASONS, EVIDENCE_LABELS, INFORMATION_REASONS
+from portal.requests.actions import (
+    COULD_NOT_VERIFY_REASONS,
+    EVIDENCE_LABELS,
+    INFORMATION_REASONS,
+    REOPEN_REASONS,
+)
 from portal.rules import outcomes
 from portal.rules.consent import RECIPIENT_KIND_LABELS, SETTLED_RECIPIENT_KINDS
 from portal.rules.contact import is_email
@@ -70,6 +75,17 @@ class ClaimForm(VersionedForm):
 
 class CloseForm(VersionedForm):
     pass
+
+
+class ReopenForm(VersionedForm):
+    reason = SelectField(_l("Why it is reopened"), choices=options(
+        [("", _l("Choose a reason"))] + [(k, _l(v)) for k, v in REOPEN_REASONS.items()]))
+    note = TextAreaField(_l("Note for the file (optional; the requester does not see it)"),
+                         validators=[Text(2000, multiline=True)])
+
+    def validate_reason(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose why the request is reopened."))
 
 
 class RematchForm(VersionedForm):

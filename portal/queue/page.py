@@ -69,6 +69,7 @@ SECTION_FORMS = {
     "records": forms.AttachForm,
     "remove_record": forms.RemoveRecordForm,
     "close": forms.CloseForm,
+    "reopen": forms.ReopenForm,
 }
 # Sections whose forms are drawn once per item in the template, without the field macros.
 ITEM_SECTIONS = frozenset({"claim", "close", "roster", "review_route", "review",
@@ -90,6 +91,7 @@ TIMELINE_LABELS = {
     "request.mark_ready": "Ready for release",
     "request.release": "Released",
     "request.close": "Closed",
+    "request.reopen": "Reopened for review",
     "request.withdraw": "Withdrawn by the requester",
     "request.revoke_consent": "Consent revoked",
     "request.abandon": "Closed: no reply",

@@ -331,6 +331,29 @@ def record_answer(session: Session, req: RecordRequest, actor: Actor, *, note: s
     return _staff_message(session, req, actor, note, internal=True)
 
 
+REOPEN_REASONS = {
+    "complaint": "The requester complained or asked us to look again",
+    "missed_part": "A requested part was missed or needs another look",
+    "error": "A mistake in how the request was handled",
+    "records_found": "Records thought lost were found",
+    "other": "Other",
+}
+
+
+def reopen_request(session: Session, req: RecordRequest, actor: Actor, *, reason: str,
+                   note: str | None, expected_version: int | None) -> RecordRequest:
+    """A supervisor reopens an ended request for review, with a reason (audited as a code; the
+    note, which may name people, is an internal note the requester never sees)."""
+    if reason not in REOPEN_REASONS:
+        raise _refuse("Choose why the request is reopened.")
+    transition(session, req, "reopen", actor, expected_version=expected_version,
+               summary={"reason": reason})
+    if note:
+        _staff_message(session, req, actor, f"Reopened: {REOPEN_REASONS[reason]}. {note}",
+                       internal=True)
+    return req
+
+
 def send_message(session: Session, req: RecordRequest, actor: Actor, *, body: str) -> Message:
     """A message to the requester (they are emailed that there is an update)."""
     sent = _posted_message(session, req, actor, body, internal=False)

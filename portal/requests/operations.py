@@ -282,6 +282,9 @@ def transition(
     if target == lifecycle.RESUME:
         target = req.resume_status or lifecycle.IDENTITY_REVIEW
         req.resume_status = None
+    elif target == lifecycle.REOPEN:
+        target = (lifecycle.PATIENT_LOCATED if req.located_at else
+                  lifecycle.REQUESTER_VERIFIED if req.verified_at else lifecycle.IDENTITY_REVIEW)
     elif target == lifecycle.AWAITING_REQUESTER:
         req.resume_status = before
     now = datetime.now(UTC)
@@ -291,6 +294,8 @@ def transition(
         req.released_at = now
     if target in lifecycle.TERMINAL:
         req.closed_at = now
+    elif before in lifecycle.TERMINAL:
+        req.closed_at = None  # reopened
     session.flush()
     append_event(
         session, f"request.{action}", actor=actor, object_type="request", object_id=req.id,

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from portal.rules import N_
-from portal.rules.permissions import RELEASE_RECORDS, REVIEW_CLINICAL, WORK_REQUESTS
+from portal.rules.permissions import (
+    ASSIGN_REQUESTS,
+    RELEASE_RECORDS,
+    REVIEW_CLINICAL,
+    WORK_REQUESTS,
+)
 
 SUBMITTED = "submitted"
 IDENTITY_REVIEW = "identity_review"
@@ -71,6 +76,10 @@ BEFORE_RELEASE = frozenset(
 )
 
 RESUME = "<resume>"  # target placeholder: back to the state the request waited in
+REOPEN = "<reopen>"  # target placeholder: the furthest step of the work already done
+# Ended requests a supervisor may reopen for review. Not one the requester withdrew or whose
+# consent they revoked (R-REL-6): that was their decision, and a new request starts afresh.
+REOPENABLE = frozenset({CLOSED, COULD_NOT_VERIFY, ABANDONED})
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,9 @@ TRANSITIONS: dict[str, Transition] = {
         _t("abandon", {AWAITING_REQUESTER}, ABANDONED, {"system"}),
         # R-DEN-3: a denial reversed on review after the rest went out needs a second release.
         _t("resume_fulfilment", {RELEASED}, IN_FULFILMENT, {"staff"}, WORK_REQUESTS),
+        # A closed request looked at again (a complaint, a part missed, a mistake): back to
+        # the furthest step already done, with a reason; its due dates do not move.
+        _t("reopen", REOPENABLE, REOPEN, {"staff"}, ASSIGN_REQUESTS),
     )
 }
 

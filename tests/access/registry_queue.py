@@ -55,6 +55,7 @@ ROUTES = {
         WORKERS, kwargs=lambda s: {"report_id": s.extra["lost_email_report"].id}),
     "queue.assign": Route(SUPERVISORS, kwargs=_request),
     "queue.bulk_assign": Route(SUPERVISORS),
+    "queue.reopen": Route(SUPERVISORS, kwargs=_request),
     "queue.decide_review": Route(REVIEWERS, kwargs=_request),
     "queue.document_preview": Route(WORKERS, kwargs=_document),
     "queue.document_download": Route(WORKERS, kwargs=_document),

@@ -178,7 +178,8 @@ def test_acting_on_a_version_the_clerk_did_not_see_is_a_conflict(db):
 
 def test_every_status_has_plain_words_and_every_target_is_a_known_status():
     for rule in lifecycle.TRANSITIONS.values():
-        assert rule.target in lifecycle.STATUS_LABELS or rule.target == lifecycle.RESUME
+        assert rule.target in lifecycle.STATUS_LABELS or rule.target in (lifecycle.RESUME,
+                                                                          lifecycle.REOPEN)
         assert rule.sources <= lifecycle.STATUS_LABELS.keys()
 
 

@@ -186,3 +186,58 @@ def test_a_clerk_sees_no_bulk_assignment(client, signed_in, db):
     commit()
     assert 'id="bulk-assign"' not in client.get("/staff/queue").get_data(as_text=True)
     assert client.post("/staff/queue/assign", data={"chosen": ["1.1"]}).status_code == 403
+
+
+def _closed(db, clerk):
+    req = advance_request(db, make_request(db), clerk, "patient_located")
+    from portal.requests.actions import close_request, record_outcome
+
+    record_outcome(db, req, staff_actor(clerk), part_ids=[p.id for p in req.parts],
+                   outcome="no_records", expected_version=None)
+    close_request(db, req, staff_actor(clerk), expected_version=None)
+    commit()
+    return req
+
+
+def test_a_supervisor_reopens_a_closed_request_for_review_with_a_reason(client, supervisor_in,
+                                                                         clerk, db):
+    req = _closed(db, clerk)
+    assert 'id="reopen"' in client.get(f"/staff/requests/{req.id}").get_data(as_text=True)
+    response = client.post(f"/staff/requests/{req.id}/reopen", data={
+        "reopen-version": req.version, "reopen-reason": "complaint",
+        "reopen-note": "Avery called: the 2016 stay is missing."})
+    assert response.status_code == 302
+    db.expire_all()
+    assert req.status == lifecycle.PATIENT_LOCATED and req.is_open and req.closed_at is None
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "request.reopen")).one()
+    assert event.summary == {"from": "closed", "to": "patient_located", "reason": "complaint"}
+    from portal.requests.models import Message
+
+    note = db.scalars(select(Message).where(Message.request_id == req.id,
+                                            Message.internal.is_(True))).all()[-1]
+    assert "2016 stay" in note.body
+
+
+def test_reopening_needs_a_reason_and_is_for_supervisors(client, signed_in, clerk, db):
+    req = _closed(db, clerk)
+    assert client.post(f"/staff/requests/{req.id}/reopen", data={
+        "reopen-version": req.version, "reopen-reason": "complaint"}).status_code == 403
+
+
+def test_a_withdrawn_request_is_not_reopened(client, supervisor_in, db):
+    req = make_request(db)
+    req.status, req.is_open = lifecycle.WITHDRAWN, False
+    commit()
+    response = client.post(f"/staff/requests/{req.id}/reopen", data={
+        "reopen-version": req.version, "reopen-reason": "error"})
+    assert response.status_code == 422
+    db.expire_all()
+    assert req.status == lifecycle.WITHDRAWN
+
+
+def test_a_reopen_without_a_reason_is_explained(client, supervisor_in, clerk, db):
+    req = _closed(db, clerk)
+    response = client.post(f"/staff/requests/{req.id}/reopen", data={
+        "reopen-version": req.version, "reopen-reason": ""})
+    assert response.status_code == 422
+    assert "Choose why the request is reopened." in response.get_data(as_text=True)
