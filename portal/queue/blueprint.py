@@ -57,5 +57,7 @@ bp.add_url_rule("/requests/<int:request_id>/release", "release", c.release,
                 methods=["GET", "POST"])
 bp.add_url_rule("/requests/<int:request_id>/documents/<int:document_id>/preview",
                 "document_preview", c.document_preview)
+bp.add_url_rule("/requests/<int:request_id>/documents/<int:document_id>/zoom",
+                "document_zoom", c.document_zoom)
 bp.add_url_rule("/requests/<int:request_id>/documents/<int:document_id>/download",
                 "document_download", c.document_download)

@@ -548,9 +548,9 @@ def document_preview(request_id: int, document_id: int):
     req = _load(request_id)
     document = _document(req, document_id)
     page_number = arg_int("page", 1) or 1
+    size = _zoom_size()
     try:
-        preview = render_preview(document, page_number,
-                                 max_pixels=int(current_app.config["PREVIEW_MAX_PIXELS"]))
+        preview = render_preview(document, page_number, max_pixels=size)
     except IntegrityError:
         g.rollback_only = True
         current_app.logger.error("integrity check failed for document %s", document.id)
@@ -559,7 +559,7 @@ def document_preview(request_id: int, document_id: int):
         preview = None
         message = exc.message
     operations.record_document_access(get_session(), req, document, current_actor(),
-                                      "document.previewed", page=page_number)
+                                      "document.previewed", page=page_number, size=size)
     if preview is None:
         response = Response(message, mimetype="text/plain", status=422)
         response.headers["Content-Security-Policy"] = SANDBOX_CSP
@@ -569,6 +569,28 @@ def document_preview(request_id: int, document_id: int):
                              media_type="image/png", generated=True, inline=True)
     response.headers["X-Page-Count"] = str(preview.page_count)
     return response
+
+
+#: The sizes a preview is rendered at (its longest side in pixels), smallest first.
+ZOOM_SIZES = (1600, 2400, 3200)
+
+
+def _zoom_size() -> int:
+    """The preview size asked for (``size``), one of ZOOM_SIZES; the configured one else."""
+    asked = arg_int("size", 0)
+    return asked if asked in ZOOM_SIZES else int(current_app.config["PREVIEW_MAX_PIXELS"])
+
+
+@staff_required(WORK_REQUESTS)
+def document_zoom(request_id: int, document_id: int):
+    """An uploaded document large, beside the details typed in the request, to compare them
+    (R-ID-2). The image itself is the preview route's, rendered at the size chosen."""
+    req = _load(request_id)
+    document = _document(req, document_id)
+    size = _zoom_size()
+    operations.view_request(get_session(), req, current_actor(), section="zoom")
+    return render_template("queue/zoom.html", req=req, document=document, size=size,
+                           sizes=ZOOM_SIZES, page_number=arg_int("page", 1) or 1)
 
 
 @staff_required(WORK_REQUESTS)

@@ -59,5 +59,6 @@ ROUTES = {
     "queue.decide_review": Route(REVIEWERS, kwargs=_request),
     "queue.document_preview": Route(WORKERS, kwargs=_document),
     "queue.document_download": Route(WORKERS, kwargs=_document),
+    "queue.document_zoom": Route(WORKERS, kwargs=_document),
     **{f"queue.{name}": Route(WORKERS, kwargs=_request) for name in _ACTIONS},
 }

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in_staff
 from tests.factories import (
@@ -95,6 +96,13 @@ def test_a_clerk_works_a_request_from_the_queue_to_release(live_server, page, ax
     page.get_by_role("link", name=reference).click()
     clerk.check("request page")
     assert page.get_by_role("img", name=re.compile("licence.jpg")).is_visible()
+    # The ID large beside the typed details, then back to the request.
+    page.get_by_role("link", name="Look closely, beside the typed details").click()
+    clerk.check("the ID beside the details")
+    large = page.get_by_role("img", name=re.compile("licence.jpg, large"))
+    expect(large).to_be_visible()
+    assert large.evaluate("img => img.naturalWidth") == 300  # the source's own pixels
+    page.get_by_role("link", name="Back to the request").click()
 
     page.get_by_label("Government photo ID compared with the typed details").check()
     clerk.press("The requester is verified", "after verifying")
