@@ -144,10 +144,12 @@ def _render_step(wiz: flow.RequestWizard, name: str):
     step, answers = wizard.STEP_BY_NAME[name], wiz.answers
     order = wiz.steps
     form = wiz.form(name)
+    part, parts, part_title = wizard.section_of(step.name)
     context = {
         "step": step, "form": form, "answers": answers,
-        "position": order.index(step.name) + 1 if step.name in order else 1,
-        "total": len(order), "previous": wizard.previous_step(answers, step.name),
+        "part_number": part, "part_count": parts, "part_title": part_title,
+        "consent_part_needed": "consent" in order,
+        "previous": wizard.previous_step(answers, step.name),
         "third_party": wizard.to_third_party(answers), "copies": wizard.is_copies(answers),
         "requester_type": wizard.requester_type(answers),
         "upload_errors": wiz.upload_errors(name),

@@ -55,6 +55,25 @@ STEPS: tuple[Step, ...] = (
 )
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
+# The wizard's parts, shown as "Part 2 of 5": a count that never changes as answers add or
+# skip steps (the consent part only applies when records go to someone else).
+SECTIONS: tuple[tuple[object, tuple[str, ...]], ...] = (
+    (_l("What you are asking for"), ("kind", "who")),
+    (_l("The patient and how to reach you"), ("patient", "contact", "stay")),
+    (_l("The records and where they go"), ("records", "delivery", "recipient", "purpose")),
+    (_l("Consent to share"), ("consent", "notes_consent")),
+    (_l("Proof of identity, then sign and send"), ("documents", "review", "sign")),
+)
+assert [n for _title, names in SECTIONS for n in names] == [s.name for s in STEPS]
+
+
+def section_of(step_name: str) -> tuple[int, int, object]:
+    """(number, how many, title) of the part a step belongs to."""
+    for number, (title, names) in enumerate(SECTIONS, start=1):
+        if step_name in names:
+            return number, len(SECTIONS), title
+    raise KeyError(step_name)
+
 # Upload slots of the documents step: slot -> (StoredDocument.kind, subtype).
 UPLOAD_SLOTS = {
     "photo_id": ("photo_id", None),

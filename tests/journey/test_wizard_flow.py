@@ -3,6 +3,8 @@ and what a refused answer needs is kept in the draft (post, redirect, get)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from werkzeug.datastructures import MultiDict
 
@@ -118,3 +120,32 @@ def test_sending_with_a_step_that_no_longer_checks_out_returns_to_it(scope, open
         outcome = wiz.submit("Avery Quill", None)
         assert outcome.to == "patient" and outcome.message
         assert wiz.answers["invalid"] == ["patient"]
+
+
+@pytest.mark.parametrize("answers", ["patient", "executor"])
+def test_the_progress_count_never_changes_and_never_goes_back(wizard, answers):
+    """#15: "Step 7 of 11" became "Step 8 of 14" mid-way; parts are counted instead, always
+    five, in order along every path."""
+    chosen = PATIENT_ANSWERS if answers == "patient" else EXECUTOR_ANSWERS
+    slots = ("photo_id",) if answers == "patient" else ("photo_id", "authority_proof",
+                                                        "death_certificate")
+    seen = []
+    response = wizard.begin()
+    while True:
+        step = response.headers["Location"].rsplit("/", 1)[-1]
+        page = wizard.get(step).get_data(as_text=True)
+        found = re.search(r"Part (\d) of (\d):", page)
+        assert found, (step, page[:3000])
+        seen.append((int(found[1]), int(found[2])))
+        if step == "sign":
+            break
+        if step == "documents":
+            response = wizard.upload_documents(slots)
+        elif step == "review":
+            response = wizard.post("review")
+        else:
+            response = wizard.post(step, chosen[step])
+    assert {total for _part, total in seen} == {5}
+    parts = [part for part, _total in seen]
+    assert parts == sorted(parts) and parts[0] == 1 and parts[-1] == 5
+    assert (4 in parts) == (answers == "executor")
