@@ -13,7 +13,7 @@ bp.add_url_rule("/signing-key.pem", "public_key", c.public_key)
 bp.add_url_rule("/requests", "request_log", c.request_log)
 bp.add_url_rule(f"/requests/export.{_FORMAT}", "export_request_log", c.export_request_log)
 bp.add_url_rule(f"/requests/export-identified.{_FORMAT}", "export_request_log_identified",
-                c.export_request_log_identified)
+                c.export_request_log_identified, methods=["GET", "POST"])
 bp.add_url_rule("/trail", "trail", c.trail)
 bp.add_url_rule(f"/trail/export.{_FORMAT}", "export_trail", c.export_trail)
 bp.add_url_rule("/exports", "exports", c.export_list)

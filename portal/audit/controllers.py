@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.accounts.models import StaffUser
 from portal.accounts.permissions import (
     EXPORT_IDENTIFIED,
     READ_AUDIT,
@@ -30,7 +31,9 @@ from portal.accounts.sessions import current_actor
 from portal.audit import accounting, exports, operations
 from portal.audit.dashboard import dashboard_charts, dashboard_csv, dashboard_numbers
 from portal.audit.forms import (
+    EXPORT_PURPOSES,
     DashboardForm,
+    ExportPurposeForm,
     OriginalForm,
     PacketCheckForm,
     PatientLookupForm,
@@ -144,13 +147,15 @@ def _stream(plan: exports.ExportPlan) -> Response:
     return response
 
 
-def _export_request_log(file_format: str, kind: str):
+def _export_request_log(file_format: str, kind: str, purpose=None):
     form = RequestLogFilterForm(formdata=request.args)
     if request.args and not form.validate():
         return _request_log_page(form, 400)
-    plan = operations.begin_export(get_session(), current_actor(), kind, file_format,
-                                   form.to_filter(), today=today_pacific(),
-                                   soon_days=_soon_days())
+    plan = operations.begin_export(
+        get_session(), current_actor(), kind, file_format, form.to_filter(),
+        today=today_pacific(), soon_days=_soon_days(),
+        purpose=purpose.purpose.data if purpose else None,
+        purpose_detail=purpose.purpose_detail.data if purpose else None)
     return _stream(plan)
 
 
@@ -162,8 +167,14 @@ def export_request_log(file_format: str):
 
 @staff_required(READ_AUDIT, EXPORT_IDENTIFIED, reauth=True)
 def export_request_log_identified(file_format: str):
-    """The request log with names, birth dates and addresses: re-authenticated and audited."""
-    return _export_request_log(file_format, "requests_identified")
+    """The request log with names, birth dates and addresses: re-authenticated, its purpose
+    asked first (R-AUD-4), then streamed and audited."""
+    purpose = ExportPurposeForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET" or not purpose.validate():
+        return render_template("audit/identified_export.html", form=purpose,
+                               file_format=file_format, query=request.query_string.decode()), (
+            200 if request.method == "GET" else 422)
+    return _export_request_log(file_format, "requests_identified", purpose)
 
 
 # ---------------------------------------------------------------- audit trail
@@ -205,14 +216,23 @@ def export_trail(file_format: str):
 
 @staff_required(READ_AUDIT)
 def export_list():
-    """This auditor's exports, each with its signed manifest once the file is complete."""
+    """This auditor's exports, each with its signed manifest once the file is complete; and
+    every export of identified data by anyone: who, when, why and what (R-AUD-4)."""
     session = get_session()
     records = session.scalars(
         select(ExportRecord).where(ExportRecord.staff_id == current_user.id)
         .order_by(ExportRecord.id.desc()).limit(50)
     ).all()
-    operations.record_view(session, current_actor(), "exports", rows=len(records))
-    return render_template("audit/exports.html", records=records)
+    identified = session.scalars(
+        select(ExportRecord).where(ExportRecord.kind == "requests_identified")
+        .order_by(ExportRecord.id.desc()).limit(200)
+    ).all()
+    names = {person.id: person.display_name for person in session.scalars(
+        select(StaffUser).where(StaffUser.id.in_({r.staff_id for r in identified if r.staff_id})))}
+    operations.record_view(session, current_actor(), "exports",
+                           rows=len(records) + len(identified))
+    return render_template("audit/exports.html", records=records, identified=identified,
+                           names=names, purposes=EXPORT_PURPOSES)
 
 
 @staff_required(READ_AUDIT)

@@ -13,11 +13,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 
 from portal.audit.filters import RequestLogFilter, TrailFilter
+from portal.core.forms import Text
 from portal.core.ids import IN_DATABASE_RANGE
 from portal.rules import lifecycle
 from portal.rules.deadlines import CLOCK_STATES, REQUEST_KINDS, today_pacific
@@ -187,3 +188,29 @@ class PacketCheckForm(FlaskForm):
 
     packet = FileField(_l("Released PDF"), validators=[FileRequired(_l("Choose a PDF file."))])
 
+
+#: Why identified data may be exported (R-AUD-4): the code is kept with the export and in its
+#: audit event; the sentence typed with it stays on the export's record only.
+EXPORT_PURPOSES = {
+    "regulator": _l("A regulator or accreditor asked for it"),
+    "legal": _l("A subpoena, court order or other legal matter"),
+    "complaint": _l("Looking into a complaint or a possible breach"),
+    "internal_audit": _l("An internal audit of how requests are handled"),
+    "other": _l("Something else (say what below)"),
+}
+
+
+class ExportPurposeForm(FlaskForm):
+    """Why an export of identified data is made (R-AUD-4): a purpose and a sentence."""
+
+    purpose = SelectField(_l("Why you are exporting names and addresses"), choices=[
+        SelectChoice("", _l("Choose a purpose")),
+        *[SelectChoice(code, label) for code, label in EXPORT_PURPOSES.items()]])
+    purpose_detail = TextAreaField(
+        _l("In a sentence: who asked, or what it is for"),
+        validators=[Text(500, required=_l("Write a sentence about what the export is for."),
+                         multiline=True)])
+
+    def validate_purpose(self, field) -> None:
+        if field.data not in EXPORT_PURPOSES:
+            raise ValidationError(_l("Choose why you are exporting names and addresses."))

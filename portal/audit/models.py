@@ -34,3 +34,6 @@ class ExportRecord(Base):
     byte_count: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     sha256: Mapped[str | None] = mapped_column(String(64))
     manifest: Mapped[str | None] = mapped_column(Text)
+    # R-AUD-4: why identified data was exported: a code of EXPORT_PURPOSES and a sentence.
+    purpose: Mapped[str | None] = mapped_column(String(24))
+    purpose_detail: Mapped[str | None] = mapped_column(Text)

@@ -47,8 +47,12 @@ def _exported_by(actor: Actor) -> dict:
 def begin_export(
     session: Session, actor: Actor, kind: str, file_format: str,
     filters: TrailFilter | RequestLogFilter, *, today: date, soon_days: int,
+    purpose: str | None = None, purpose_detail: str | None = None,
 ) -> ExportPlan:
     """Record an export before its first byte leaves: its ExportRecord and 'audit.exported'.
+
+    An identified export carries its purpose (R-AUD-4): the code goes in the audit event too,
+    the typed sentence only on the record.
 
     An audit-trail export is bounded by the chain head now: events appended after this moment
     (this export's own event included) are not in it.
@@ -59,13 +63,15 @@ def begin_export(
         filter=filters.as_dict(), actor_type=actor.kind,
         staff_id=actor.id if actor.kind == "staff" else None, started_at=utcnow(),
         bound_head_id=(head.id if head else 0) if kind == "audit" else None,
+        purpose=purpose, purpose_detail=purpose_detail,
     )
     session.add(record)
     session.flush()
     append_event(session, "audit.exported", actor=actor, object_type="export",
                  object_id=record.id,
                  summary={"export": kind, "format": file_format,
-                          "bound_head_id": record.bound_head_id, "filter": record.filter})
+                          "bound_head_id": record.bound_head_id, "filter": record.filter,
+                          **({"purpose": purpose} if purpose else {})})
     return ExportPlan(
         export_id=record.export_id, kind=kind, file_format=file_format, filters=filters,
         started_at=record.started_at, exported_by=_exported_by(actor),

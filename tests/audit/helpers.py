@@ -28,9 +28,13 @@ def add_events(db, count: int, *, action: str = "request.viewed",
     commit()
 
 
-def export(client, path: str, **params):
-    """Run an export through HTTP; returns (body bytes, manifest dict, response)."""
-    response = client.get(path, query_string=params)
+def export(client, path: str, form: dict | None = None, **params):
+    """Run an export through HTTP (a POST of ``form`` when given: an identified export's
+    purpose); returns (body bytes, manifest dict, response)."""
+    if form is not None:
+        response = client.post(path, query_string=params, data=form)
+    else:
+        response = client.get(path, query_string=params)
     assert response.status_code == 200, response.status_code
     body = response.get_data()
     export_id = response.headers["X-Export-Id"]

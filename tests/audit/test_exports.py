@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select
 
 from portal.audit import exports
 from portal.audit.exports import csv_line
@@ -407,19 +407,49 @@ def test_the_identified_export_asks_for_the_password_again(app, client, db, auth
     response = client.get("/audit/requests/export-identified.csv")
     assert response.status_code == 302
     assert "/staff/reauthenticate" in response.headers["Location"]
+    posted = client.post("/audit/requests/export-identified.csv", data=PURPOSE)
+    assert posted.status_code == 302 and "/staff/reauthenticate" in posted.headers["Location"]
+
+
+PURPOSE = {"purpose": "regulator", "purpose_detail": "The state survey asked on 12/1."}
 
 
 def test_the_identified_export_holds_names_and_is_recorded_as_identified(app, client, db, auth):
-    sign_in_auditor(db, auth, role="compliance")
+    officer = sign_in_auditor(db, auth, role="compliance")
     make_request(db, patient_first_name="Zebulon", patient_last_name="Quartermaine")
     commit()
-    body, manifest, _ = export(client, "/audit/requests/export-identified.csv")
+    body, manifest, _ = export(client, "/audit/requests/export-identified.csv", form=PURPOSE)
     assert b"Quartermaine" in body
     assert manifest["export"] == "requests_identified"
     assert _verify(app, body, manifest).ok
     db.expunge_all()
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "audit.exported"))
     assert event.summary["export"] == "requests_identified"
+    assert event.summary["purpose"] == "regulator" and "survey" not in str(event.summary)
+    # R-AUD-4: an auditor sees who exported what and why.
+    listing = client.get("/audit/exports").get_data(as_text=True)
+    identified = listing.split('id="identified"', 1)[1]
+    assert officer.display_name in identified
+    assert "A regulator or accreditor asked for it" in identified
+    assert "The state survey asked on 12/1." in identified
+
+
+def test_the_identified_export_asks_its_purpose_first_and_keeps_the_filter(client, db, auth):
+    sign_in_auditor(db, auth, role="compliance")
+    make_request(db, patient_first_name="Zebulon", patient_last_name="Quartermaine")
+    commit()
+    page = client.get("/audit/requests/export-identified.csv?kind=copies")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Why you are exporting names and addresses" in html
+    assert "Quartermaine" not in html
+    assert 'action="/audit/requests/export-identified.csv?kind=copies"' in html
+    refused = client.post("/audit/requests/export-identified.csv?kind=copies",
+                          data={"purpose": "legal", "purpose_detail": ""})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Write a sentence about what the export is for." in text
+    assert '<option selected value="legal">' in text
+    assert db.scalar(select(func.count()).select_from(ExportRecord)) == 0
 
 
 def test_a_clerk_cannot_export_anything(client, db, auth):

@@ -108,3 +108,36 @@ def test_an_auditor_filters_downloads_both_exports_and_sees_the_dashboard(
                                  form={"csrf_token": token, "version": "1"},
                                  max_redirects=0)
     assert response.status == 403
+
+
+def test_an_identified_export_says_why_and_the_auditor_list_shows_it(live_server, page,
+                                                                     axe_check, tmp_path):
+    """R-AUD-4: the purpose is asked first (nothing typed lost on an error), then the file."""
+    with live_server.app.app_context():
+        session = get_session()
+        _staff, secret = make_staff_with_mfa(session, "compliance",
+                                             email="browser.compliance@example.test")
+        make_request(session, patient_first_name="Zebulon", patient_last_name="Quartermaine")
+        commit()
+    base = live_server.url
+    sign_in_staff(page, base, "browser.compliance@example.test", secret)
+    page.goto(base + "/audit/requests")
+    page.get_by_role("link", name=re.compile("^Identified CSV")).click()
+    axe_check(page, context="identified export purpose")
+    page.get_by_label("Why you are exporting names and addresses").select_option("legal")
+    page.get_by_role("button", name="Export (CSV)").click()
+    assert "Write a sentence about what the export is for." in page.content()
+    axe_check(page, context="identified export purpose, refused")
+    assert page.get_by_label("Why you are exporting names and addresses").input_value() \
+        == "legal"
+    page.get_by_label("In a sentence: who asked, or what it is for").fill(
+        "Subpoena in the Quill estate matter.")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export (CSV)").click()
+    target = tmp_path / "identified.csv"
+    info.value.save_as(target)
+    assert "Quartermaine" in target.read_text()
+    page.goto(base + "/audit/exports")
+    axe_check(page, context="exports with identified ones")
+    listed = page.locator("#identified ~ .table-wrap").inner_text()
+    assert "Subpoena in the Quill estate matter." in listed
