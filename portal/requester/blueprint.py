@@ -27,6 +27,8 @@ bp.add_url_rule("/my-requests/<int:request_id>/confirm-email", "confirm_here", c
                 methods=["POST"])
 bp.add_url_rule("/my-requests/<int:request_id>/access-code", "new_access_code",
                 c.new_access_code, methods=["POST"])
+bp.add_url_rule("/my-requests/<int:request_id>/consents/<int:consent_id>.pdf", "consent_copy",
+                c.consent_copy)
 bp.add_url_rule("/my-requests/<int:request_id>/receipt.pdf", "acknowledgement",
                 c.acknowledgement)
 bp.add_url_rule("/my-requests/<int:request_id>/downloads/<int:grant_id>", "download",

@@ -438,6 +438,19 @@ def acknowledgement(request_id: int):
     return pdf_attachment(letters.acknowledgement_pdf(req), f"{req.reference}-receipt.pdf")
 
 
+@requester_required
+def consent_copy(request_id: int, consent_id: int):
+    """The signer's copy of a consent they signed, as signed (Civ. Code 56.11(i), 164.508(c)(4));
+    a paper copy by post only if they ask for it in a message."""
+    req = _own_request(request_id)
+    consent = next((c for c in req.consents if c.id == consent_id), None)
+    if consent is None:
+        abort(404)
+    journey.record_consent_copy(get_session(), req, consent, current_actor())
+    return pdf_attachment(letters.consent_copy_pdf(req, consent, in_packet=False),
+                          f"{req.reference}-consent-{consent.scope}.pdf")
+
+
 def _stream_document(document: StoredDocument, filename: str) -> Response:
     # The file is opened here, in the request; the body then streams without needing it.
     reader = open_document(document)

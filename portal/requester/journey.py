@@ -178,6 +178,12 @@ def mark_messages_read(session: Session, messages: list[Message]) -> None:
     session.flush()
 
 
+def record_consent_copy(session: Session, req: RecordRequest, consent, actor: Actor) -> None:
+    """R-AUD-2: the signer downloaded their copy of a consent."""
+    append_event(session, "consent.copy_downloaded", actor=actor, object_type="consent",
+                 object_id=consent.id, request_id=req.id, summary={"scope": consent.scope})
+
+
 def record_view(session: Session, req: RecordRequest, actor: Actor) -> None:
     """R-AUD-2: a requester opening their request is a view of PHI."""
     append_event(session, "request.viewed", actor=actor, object_type="request", deferred=True,

@@ -281,8 +281,9 @@ def cover_letter_pdf(req: RecordRequest, released: Sequence[RequestPart]) -> byt
     return d.cover_letter_pdf(letter, letterhead())
 
 
-def consent_copy_pdf(req: RecordRequest, consent: Consent) -> bytes:
-    """A copy of one signed consent, exactly as signed (42 CFR 2.32(b), 164.508(c)(4))."""
+def consent_copy_pdf(req: RecordRequest, consent: Consent, *, in_packet: bool = True) -> bytes:
+    """A copy of one signed consent, exactly as signed (42 CFR 2.32(b), 164.508(c)(4)); on
+    its own (``in_packet`` False, for the signer) it numbers its own pages."""
     form = d.ConsentForm(
         generated_on=today_pacific(), reference=req.reference,
         patient_name=consent.patient_name, patient_date_of_birth=req.patient_dob,
@@ -295,7 +296,7 @@ def consent_copy_pdf(req: RecordRequest, consent: Consent) -> bytes:
         recipient_kind=consent.recipient_kind,
         use_limits_stated=consent.use_limits_stated,
         redisclosure_statement_included=consent.redisclosure_statement_included,
-        in_packet=True,
+        in_packet=in_packet,
     )
     return d.consent_form_pdf(form, letterhead())
 

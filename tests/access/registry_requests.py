@@ -50,6 +50,9 @@ ROUTES = {
     "requests.confirm_here": Route(OWNER, kwargs=_request),
     "requests.new_access_code": Route(OWNER, kwargs=_third_party),
     "requests.acknowledgement": Route(OWNER, kwargs=_request),
+    "requests.consent_copy": Route(OWNER, kwargs=lambda s: {
+        "request_id": s.extra["third_party_request"].id,
+        "consent_id": s.extra["third_party_request"].consents[0].id}),
     "requests.download": Route(OWNER, kwargs=lambda s: {
         "request_id": s.request.id, "grant_id": s.extra["patient_grant"].id}),
     "requests.attachment": Route(OWNER, kwargs=lambda s: {

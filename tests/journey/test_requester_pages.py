@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from portal.core.security import SANDBOX_CSP
@@ -297,3 +299,29 @@ def test_crisis_help_is_on_the_status_page_before_any_download(client, mine):
 def test_the_custodians_phone_is_a_tel_link(client, app):
     page = client.get("/contact").get_data(True)
     assert 'href="tel:+15550100000"' in page  # "(555) 010-0000" in the test settings
+
+
+def test_the_signer_downloads_a_copy_of_the_consent_they_signed(client, to_lawyer, scope):
+    """Civ. Code 56.11(i), 164.508(c)(4): a copy of what was signed, on the request's page."""
+    req = to_lawyer
+    page = _page(client, req)
+    link = re.search(r'href="(/my-requests/\d+/consents/\d+\.pdf)"', page).group(1)
+    assert "Your consent to share records with Morgan Lee (PDF)" in page
+    response = client.get(link)
+    assert response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Morgan Lee" in text and "Page 1 of" in text
+    with scope() as session:
+        event = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "consent.copy_downloaded")).one()
+        assert event.request_id == req.id
+
+
+def test_another_requesters_consent_is_not_found(client, to_lawyer, scope, auth):
+    req = to_lawyer
+    with scope() as session:
+        other = make_requester(session)
+    auth.requester(other.id)
+    consent_id = req.consents[0].id
+    assert client.get(f"/my-requests/{req.id}/consents/{consent_id}.pdf").status_code == 404
