@@ -59,7 +59,8 @@ class DateField(StringField):
 
 class DatePartsField(Field):
     """A date typed in separate boxes, month, day and year (the memorable-date pattern): no
-    picker to scroll through forty years, and no format to guess. ``day=False`` asks for the
+    picker to scroll through forty years, and no format to guess. ``what`` names the date in
+    messages ("the date of birth"; the label when not given). ``day=False`` asks for the
     month and year only, where people will not know the day (the date is then the month's
     first, or with ``end_of_month`` its last).
 
@@ -119,14 +120,15 @@ class DatePartsField(Field):
         given = {key: value for key, value in self.parts.items() if value}
         if not given:
             return None
-        what = self.what or self.label.text
+        what = str(self.what or self.label.text)
+        subject = what[:1].upper() + what[1:]
         missing = [key for key in self.keys if key not in given]
         if missing:
-            raise ValueError(_l("%(what)s must include a %(part)s.", what=what,
+            raise ValueError(_l("%(what)s must include a %(part)s.", what=subject,
                                 part=PART_WORDS[missing[0]]()))
         if not all(value.isdigit() for value in given.values()):
             raise ValueError(_l("%(what)s must be a real date, written in numbers, for "
-                                "example 4 12 1980.", what=what))
+                                "example 4 12 1980.", what=subject))
         year = int(given["year"])
         if len(given["year"]) != 4:
             raise ValueError(_l("Write the year of %(what)s with 4 digits, for example 1980.",
@@ -136,7 +138,7 @@ class DatePartsField(Field):
         try:
             value = date(year, month, day)
         except ValueError:
-            raise ValueError(_l("%(what)s must be a real date.", what=what)) from None
+            raise ValueError(_l("%(what)s must be a real date.", what=subject)) from None
         if self.end_of_month and "day" not in self.keys:
             following = date(year + month // 12, month % 12 + 1, 1)
             value = following - timedelta(days=1)

@@ -31,7 +31,7 @@ class LostEmailForm(FlaskForm):
     date_of_birth = DatePartsField(_l("Your date of birth (optional)"),
                                    validators=[past_date(_l("the date of birth"),
                                                          required=False)],
-                                   what=_l("Your date of birth"))
+                                   what=_l("your date of birth"))
     old_email = StringField(_l("The email address you used"),
                             validators=[Text(254, required=_l("Enter the email address you "
                                                               "used."))])

@@ -223,7 +223,8 @@ class PatientForm(WizardForm):
     other_names = TextAreaField(_l("Other names used during treatment (optional)"),
                                 validators=[Text(1000, multiline=True)])
     dob = DatePartsField(_l("Date of birth"),
-                         validators=[past_date(_l("the date of birth"), required=True)])
+                         validators=[past_date(_l("the date of birth"), required=True)],
+                         what=_l("the date of birth"))
     ssn_last4 = StringField(_l("Last 4 digits of Social Security number (optional)"),
                             validators=[Text(4)])
 
@@ -268,13 +269,16 @@ class ContactForm(WizardForm):
                                      "(555) 010-1234."))
 
 
+def _month(label, what, *, end: bool = False) -> DatePartsField:
+    """An optional month and year, not in the future; ``end``: the month's last day."""
+    return DatePartsField(label, validators=[past_date(what, required=False)], day=False,
+                          end_of_month=end, what=what)
+
+
 class StayForm(WizardForm):
-    stay_from = DatePartsField(_l("About when did the stay begin? (optional)"),
-                               validators=[past_date(_l("the admission date"), required=False)],
-                               day=False, what=_l("The admission date"))
-    stay_to = DatePartsField(_l("About when did it end? (optional)"),
-                             validators=[past_date(_l("the discharge date"), required=False)],
-                             day=False, end_of_month=True, what=_l("The discharge date"))
+    stay_from = _month(_l("About when did the stay begin? (optional)"), _l("the admission date"))
+    stay_to = _month(_l("About when did it end? (optional)"), _l("the discharge date"),
+                     end=True)
     program = ChoiceField(_l("Which program?"), choices=options(PROGRAMS),
                          validators=[required_choice(_l("Choose a program, or Not sure."))])
 
@@ -310,12 +314,8 @@ class RecordsForm(WizardForm):
     parts = MultiCheckboxField(_l("Parts of the record"), choices=options(RECORD_PARTS))
     notes = MultiCheckboxField(_l("Therapy notes (asked for separately)"),
                                choices=options(NOTES_CHOICES))
-    records_from = DatePartsField(_l("Records from (optional)"),
-                                  validators=[past_date(_l("the start date"), required=False)],
-                                  day=False, what=_l("The start date"))
-    records_to = DatePartsField(_l("Records up to (optional)"),
-                                validators=[past_date(_l("the end date"), required=False)],
-                                day=False, end_of_month=True, what=_l("The end date"))
+    records_from = _month(_l("Records from (optional)"), _l("the start date"))
+    records_to = _month(_l("Records up to (optional)"), _l("the end date"), end=True)
 
     def validate_parts(self, field):
         if self.scope.data == "chosen" and not (field.data or self.notes.data):
@@ -415,7 +415,7 @@ def _expiry_check(form, field):
 
 class ConsentForm(WizardForm):
     expires_on = DatePartsField(_l("This permission ends on"), validators=[_expiry_check],
-                                what=_l("The end date"))
+                                what=_l("the end date"))
     consent_name = StringField(
         _l("Type your full legal name to sign this consent"),
         validators=[Text(240, required=_l("Type your full name to sign the consent."),

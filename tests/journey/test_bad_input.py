@@ -53,13 +53,13 @@ CASES = {
         "The date of birth cannot be in the future."),
     "date_that_is_not_a_date": (
         "patient", {**with_date(PATIENT, "dob", ""), "dob-month": "31", "dob-day": "31",
-                    "dob-year": "1980"}, "dob", "Date of birth must be a real date."),
+                    "dob-year": "1980"}, "dob", "The date of birth must be a real date."),
     "date_of_birth_without_its_year": (
         "patient", {**with_date(PATIENT, "dob", "1980-04-12"), "dob-year": ""}, "dob",
-        "Date of birth must include a year."),
+        "The date of birth must include a year."),
     "date_of_birth_with_a_two_digit_year": (
         "patient", {**with_date(PATIENT, "dob", "1980-04-12"), "dob-year": "80"}, "dob",
-        "Write the year of Date of birth with 4 digits"),
+        "Write the year of the date of birth with 4 digits"),
     "ten_thousand_character_name": (
         "patient", {**PATIENT, "first_name": LONG_NAME}, "first_name",
         "Use 120 characters or fewer (you entered 10000)."),

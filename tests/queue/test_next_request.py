@@ -62,11 +62,18 @@ def _outcome(client, req, **extra):
         "outcomes-ground": "", **extra}, content_type="multipart/form-data")
 
 
-def test_a_release_outcome_can_bring_its_record_as_two_audited_decisions(client, signed_in,
-                                                                          clerk, db):
+@pytest.fixture
+def located(clerk, db):
+    """A request whose patient the clerk has located, ready for its outcomes."""
     req = advance_request(db, make_request(db), clerk, "patient_located",
                           patient=make_roster_patient(db))
     commit()
+    return req
+
+
+def test_a_release_outcome_can_bring_its_record_as_two_audited_decisions(client, signed_in,
+                                                                          located, db):
+    req = located
     response = _outcome(client, req, **{"outcomes-outcome": "released",
                                         "outcomes-record": (io.BytesIO(sample_pdf(2)),
                                                             "summary.pdf")})
@@ -79,10 +86,8 @@ def test_a_release_outcome_can_bring_its_record_as_two_audited_decisions(client,
     assert actions.index("request.outcome_recorded") < actions.index("request.records_attached")
 
 
-def test_a_record_comes_only_with_a_release(client, signed_in, clerk, db):
-    req = advance_request(db, make_request(db), clerk, "patient_located",
-                          patient=make_roster_patient(db))
-    commit()
+def test_a_record_comes_only_with_a_release(client, signed_in, located, db):
+    req = located
     response = _outcome(client, req, **{"outcomes-outcome": "no_records",
                                         "outcomes-record": (io.BytesIO(sample_pdf(1)),
                                                             "summary.pdf")})

@@ -146,23 +146,26 @@ def test_a_paper_requests_scan_is_kept_inert(client, auth, db):
     }, "mail_in_form")
 
 
-def test_an_attached_record_is_kept_inert(client, auth, db):
+@pytest.fixture
+def located(auth, db):
+    """A request whose patient is located, and its clerk signed in."""
     staff = make_staff(db, "clerk")
     req = advance_request(db, make_request(db), staff, "patient_located",
                           patient=make_roster_patient(db))
     commit()
     auth.staff(staff.id)
+    return req
+
+
+def test_an_attached_record_is_kept_inert(client, located, db):
+    req = located
     _post_keeps_inert(client, db, f"/staff/requests/{req.id}/records", {
         "records-version": req.version, "records-part_id": str(req.parts[0].id),
         "records-record": (io.BytesIO(HOSTILE()), "discharge.pdf")}, "record")
 
 
-def test_a_record_sent_with_its_outcome_is_kept_inert(client, auth, db):
-    staff = make_staff(db, "clerk")
-    req = advance_request(db, make_request(db), staff, "patient_located",
-                          patient=make_roster_patient(db))
-    commit()
-    auth.staff(staff.id)
+def test_a_record_sent_with_its_outcome_is_kept_inert(client, located, db):
+    req = located
     _post_keeps_inert(client, db, f"/staff/requests/{req.id}/outcome", {
         "outcomes-version": req.version, "outcomes-parts": [str(req.parts[0].id)],
         "outcomes-outcome": "released", "outcomes-ground": "",
