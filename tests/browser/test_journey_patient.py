@@ -187,6 +187,10 @@ def test_a_patient_asks_follows_answers_and_downloads_on_a_phone(live_server, vi
         visit.page.get_by_role("link", name="Download your records (PDF)").click()
     packet = download_info.value.path().read_bytes()
     assert packet.startswith(b"%PDF-")
+    # Released and closed: when and how it ended, no countdown.
+    visit.page.reload()
+    dates = visit.page.locator(".summary-list").first.inner_text()
+    assert "days left" not in visit.page.content() and "Ended" in dates
     timeline = visit.page.locator(".timeline").inner_text()
     for words in ("Received", "Checking identity", "Waiting for information from you", "Sent"):
         assert words in timeline
@@ -236,3 +240,26 @@ def test_a_validation_error_keeps_every_answer_on_the_page(live_server, visit):
     visit.page.wait_for_load_state()
     assert visit.heading() == "About the patient"
     assert visit.page.get_by_label("Legal first name", exact=True).input_value() == "Avery"
+
+
+def test_deleting_the_answers_asks_first_on_a_page_of_its_own(live_server, visit):
+    visit.go(live_server.url + "/request")
+    visit.press("Start now")
+    visit.choose("Copies of medical records")
+    visit.press("Save and continue")
+    visit.choose("I am the patient")
+    visit.press("Save and continue")
+    visit.fill("Legal first name", "Avery")
+    visit.page.get_by_role("link", name="Delete my answers and files").click()
+    visit.check()
+    assert visit.heading() == "Delete your answers?"
+    # "No" goes back with nothing lost (the page left was saved as it was typed).
+    visit.page.get_by_role("link", name="No, go back to my request").click()
+    visit.check()
+    assert visit.page.get_by_label("Legal first name", exact=True).input_value() == "Avery"
+    visit.page.get_by_role("link", name="Delete my answers and files").click()
+    visit.press("Yes, delete my answers and files")
+    assert "Your answers and files were deleted." in visit.page.content()
+    visit.page.go_back()
+    visit.page.wait_for_load_state()
+    assert "Avery" not in visit.page.content()
