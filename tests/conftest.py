@@ -8,7 +8,10 @@ to run the suite on a weekend, a holiday, New Year's Eve or a change of daylight
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +23,12 @@ from sqlalchemy import text
 import portal.models  # noqa: F401
 from portal import create_app
 from portal.core.db import Base, make_engine
+
+# Test apps never read the developer's instance/config.py (`make run` writes one, with its own
+# BASE_URL and TRUSTED_HOSTS): an empty instance folder of their own, for this run only.
+if "PORTAL_INSTANCE_PATH" not in os.environ:
+    os.environ["PORTAL_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="portal-test-instance-")
+    atexit.register(shutil.rmtree, os.environ["PORTAL_INSTANCE_PATH"], ignore_errors=True)
 
 TEST_DB_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 TEST_NOW = os.environ.get("PORTAL_TEST_NOW")
