@@ -55,7 +55,7 @@ def date_and_time(moment: datetime | None) -> str:
     """'December 2, 2026, 1:02 p.m. PST'."""
     if moment is None:
         return ""
-    return f"{long_date(pacific_time(moment).date())}, {clock_time(moment)}"
+    return f"{long_date(moment)}, {clock_time(moment)}"
 
 
 def due_text(due: date, today: date) -> str:

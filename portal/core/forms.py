@@ -89,9 +89,7 @@ class DatePartsField(Field):
         self.object_data = data
         self.data = data if isinstance(data, date) else None
         if self.data is not None:
-            self.parts = {"month": str(self.data.month), "day": str(self.data.day),
-                          "year": str(self.data.year)}
-            self.parts = {key: self.parts[key] for key in self.keys}
+            self.parts = self._parts_of(self.data)
         if formdata is None:
             return
         if any(self.input_name(key) in formdata for key in self.keys):
@@ -101,7 +99,7 @@ class DatePartsField(Field):
             values = [v.strip() for v in formdata.getlist(self.name)]
             whole = parse_date(values[0]) if len(values) == 1 else None
             if whole is not None:
-                self.parts = {key: str(getattr(whole, key)) for key in self.keys}
+                self.parts = self._parts_of(whole)
             elif len(values) == len(self.keys):
                 self.parts = dict(zip(self.keys, values, strict=True))
             else:
@@ -115,6 +113,9 @@ class DatePartsField(Field):
         except ValueError as exc:
             self.data = None
             self.process_errors.append(exc.args[0])
+
+    def _parts_of(self, day: date) -> dict[str, str]:
+        return {key: str(getattr(day, key)) for key in self.keys}
 
     def _date(self) -> date | None:
         given = {key: value for key, value in self.parts.items() if value}

@@ -81,15 +81,20 @@ def _emailed_link_page(token: str, purpose: str, template: str, redeem):
     return redeem(session, row)
 
 
+def _start_requester_session(session, row) -> None:
+    """Use an emailed sign-in token and sign its requester in, in a fresh cookie session:
+    nothing from before signing in carries over."""
+    requester = operations.redeem_sign_in(session, row, request.remote_addr)
+    flask_session.clear()
+    login_user(start_session(session, "requester", requester))
+
+
 @token_required
 @_token_limited
 def magic_link(token: str):
     """The page an emailed sign-in link opens; its button signs the requester in."""
     def sign_in_requester(session, row):
-        requester = operations.redeem_sign_in(session, row, request.remote_addr)
-        # A fresh cookie session: nothing from before signing in carries over.
-        flask_session.clear()
-        login_user(start_session(session, "requester", requester))
+        _start_requester_session(session, row)
         return redirect(url_for("requests.my_requests"))
 
     return _emailed_link_page(token, operations.SIGN_IN, "identity/magic_link.html",
@@ -104,9 +109,7 @@ def update_link(token: str):
     The sign-in it starts reaches only that request; the update is at the top of its page.
     """
     def open_update(session, row):
-        requester = operations.redeem_sign_in(session, row, request.remote_addr)
-        flask_session.clear()
-        login_user(start_session(session, "requester", requester))
+        _start_requester_session(session, row)
         limit_to_request(row.request_id)
         return redirect(url_for("requests.detail", request_id=row.request_id, _anchor="update"))
 

@@ -195,11 +195,8 @@ def _step_context(step: wizard.Step, answers: dict, wiz: flow.RequestWizard) -> 
 
 def _shown_date(answers: dict, step_name: str, field: str) -> str:
     """A date answer as people read it: 'April 12, 1980', or 'March 2016' for a month."""
-    day = wizard.date_value(answers, step_name, field)
-    unbound = getattr(wizard.STEP_BY_NAME[step_name].form, field)
-    if unbound.kwargs.get("day", True) is False:
-        return month_and_year(day)
-    return long_date(day)
+    answer = wizard.date_field(answers, step_name, field)
+    return long_date(answer.data) if "day" in answer.keys else month_and_year(answer.data)
 
 
 ANSWER_LABELS = {

@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
+    Field,
     StringField,
     TextAreaField,
 )
@@ -112,22 +113,28 @@ PURPOSE_LABELS = {
 }
 assert set(PURPOSE_LABELS) == {code for code, _label in PURPOSES}
 
-def answer(form, step: str, name: str) -> str:
-    """One saved answer of another step (first value), or ''."""
-    values = (getattr(form, "answers", {}) or {}).get("steps", {}).get(step, {}).get(name, [])
+def saved_answer(answers: dict, step: str, name: str) -> str:
+    """The first value a draft keeps for a field of a step, or ''."""
+    values = (answers or {}).get("steps", {}).get(step, {}).get(name, [])
     return values[0] if values else ""
 
 
-def saved_date(answers: dict, form_class: type[FlaskForm], step: str, name: str) -> date | None:
-    """A date kept in a draft, read by its own field (boxes typed, or an ISO value), or None."""
+def answer(form, step: str, name: str) -> str:
+    """One saved answer of another step (first value), or ''."""
+    return saved_answer(getattr(form, "answers", {}), step, name)
+
+
+def saved_field(answers: dict, form_class: type[FlaskForm], step: str, name: str) -> Field:
+    """A field of a step as the draft fills it, to read a date the way the page reads it
+    (boxes typed, or an ISO value)."""
     saved = (answers or {}).get("steps", {}).get(step, {})
     formdata = MultiDict([(key, v) for key, items in saved.items() for v in items])
-    return form_class(formdata=formdata, meta={"csrf": False})[name].data
+    return form_class(formdata=formdata, meta={"csrf": False})[name]
 
 
-def answer_date(form, step: str, name: str) -> date | None:
-    """A saved date answer of another step, parsed, or None."""
-    return saved_date(getattr(form, "answers", {}), STEP_FORMS[step], step, name)
+def _saved_dob(form) -> date | None:
+    """The date of birth the patient step keeps, for the stay's checks."""
+    return saved_field(getattr(form, "answers", {}), PatientForm, "patient", "dob").data
 
 
 class WizardForm(FlaskForm):
@@ -136,28 +143,28 @@ class WizardForm(FlaskForm):
     answers: dict = {}
 
 
-def _saved(answers: dict, step: str, name: str) -> str:
-    values = (answers or {}).get("steps", {}).get(step, {}).get(name, [])
-    return values[0] if values else ""
+def requester_type(answers: dict) -> str:
+    """'patient' or the kind of personal representative (R-ID-3)."""
+    return saved_answer(answers, "who", "requester_type") or "patient"
 
 
 def _patient_name(answers: dict) -> str:
-    return " ".join((_saved(answers, "patient", "first_name"),
-                     _saved(answers, "patient", "last_name")))
+    return " ".join((saved_answer(answers, "patient", "first_name"),
+                     saved_answer(answers, "patient", "last_name")))
 
 
 def signer_parties(answers: dict) -> list[Party]:
     """Who signs: the patient (under any name they gave), or the representative."""
-    if (_saved(answers, "who", "requester_type") or "patient") == "patient":
-        other = split_other_names(_saved(answers, "patient", "other_names"))
+    if requester_type(answers) == "patient":
+        other = split_other_names(saved_answer(answers, "patient", "other_names"))
         return [Party(_patient_name(answers)), *(Party(name) for name in other)]
-    return [Party(_saved(answers, "who", "requester_name"))]
+    return [Party(saved_answer(answers, "who", "requester_name"))]
 
 
 def other_parties(answers: dict) -> list[Party]:
     """Other people the request names, whose name is no signature of the signer's."""
-    others = [Party(_saved(answers, "recipient", "recipient_name"))]
-    if (_saved(answers, "who", "requester_type") or "patient") != "patient":
+    others = [Party(saved_answer(answers, "recipient", "recipient_name"))]
+    if requester_type(answers) != "patient":
         others.append(Party(_patient_name(answers)))
     return [party for party in others if party.name.strip()]
 
@@ -288,7 +295,7 @@ class StayForm(WizardForm):
         if field.data > CLOSURE_DATE:
             raise ValidationError(_l("The program closed on November 10, 2018, so a stay cannot "
                                      "begin after that. Check the date."))
-        dob = answer_date(self, "patient", "dob")
+        dob = _saved_dob(self)
         if dob and field.data < dob:
             raise ValidationError(_l("The stay cannot begin before the date of birth you gave. "
                                      "Check both dates."))
@@ -299,7 +306,7 @@ class StayForm(WizardForm):
         if self.stay_from.data and field.data < self.stay_from.data:
             raise ValidationError(_l("The discharge date must be on or after the admission "
                                      "date."))
-        dob = answer_date(self, "patient", "dob")
+        dob = _saved_dob(self)
         if dob and field.data < dob:
             raise ValidationError(_l("The stay cannot end before the date of birth you gave. "
                                      "Check both dates."))
@@ -489,8 +496,3 @@ class AccessCodeForm(FlaskForm):
     access_code = StringField(_l("Access code"),
                               validators=[Text(40, required=_l("Enter the access code."))])
 
-
-#: The form of each wizard step that keeps a date another step reads.
-STEP_FORMS: dict[str, type[FlaskForm]] = {"patient": PatientForm, "stay": StayForm,
-                                          "records": RecordsForm, "consent": ConsentForm,
-                                          "notes_consent": NotesConsentForm}

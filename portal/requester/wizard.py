@@ -82,15 +82,18 @@ UPLOAD_SLOTS = {
 }
 
 
-def value(answers: dict, step: str, name: str) -> str:
-    """The first saved value of a field ('' when absent)."""
-    values = answers["steps"].get(step, {}).get(name, [])
-    return values[0] if values else ""
+value = forms.saved_answer  # the first saved value of a field ('' when absent)
+
+
+def date_field(answers: dict, step: str, name: str):
+    """A date answer's field as the draft fills it: ``.data`` is the date (or None), ``.keys``
+    the boxes it asks for."""
+    return forms.saved_field(answers, STEP_BY_NAME[step].form, step, name)
 
 
 def date_value(answers: dict, step: str, name: str) -> date | None:
     """A date answer as its field reads it (typed in boxes, or an ISO value), or None."""
-    return forms.saved_date(answers, STEP_BY_NAME[step].form, step, name)
+    return date_field(answers, step, name).data
 
 
 def values(answers: dict, step: str, name: str) -> list[str]:
@@ -115,9 +118,7 @@ def chosen_notes(answers: dict) -> list[str]:
     return [n for n in values(answers, "records", "notes") if n in NOTES_PARTS]
 
 
-def requester_type(answers: dict) -> str:
-    """'patient' or the kind of personal representative (R-ID-3)."""
-    return value(answers, "who", "requester_type") or "patient"
+requester_type = forms.requester_type  # 'patient' or the kind of representative (R-ID-3)
 
 
 def applicable_steps(answers: dict) -> list[str]:

@@ -76,14 +76,19 @@ class Visit:
         return self.page.locator("h1").inner_text()
 
 
-def fill_patient_wizard(visit: Visit, base: str, id_photo) -> None:
-    """The wizard for a patient's own complete record by download."""
+def to_the_patient_step(visit: Visit, base: str) -> None:
+    """A new request for one's own copies, up to the page about the patient."""
     visit.go(base + "/request")
     visit.press("Start now")
     visit.choose("Copies of medical records")
     visit.press("Save and continue")
     visit.choose("I am the patient")
     visit.press("Save and continue")
+
+
+def fill_patient_wizard(visit: Visit, base: str, id_photo) -> None:
+    """The wizard for a patient's own complete record by download."""
+    to_the_patient_step(visit, base)
     visit.fill("Legal first name", "Avery")
     visit.fill("Legal last name", "Quill")
     visit.fill_date("Date of birth", "1980-04-12")
@@ -198,12 +203,7 @@ def test_a_patient_asks_follows_answers_and_downloads_on_a_phone(live_server, vi
 
 def test_the_browser_back_button_keeps_what_was_typed(live_server, visit):
     """Typed answers survive leaving a page by the browser's own back button (journey.js)."""
-    visit.go(live_server.url + "/request")
-    visit.press("Start now")
-    visit.choose("Copies of medical records")
-    visit.press("Save and continue")
-    visit.choose("I am the patient")
-    visit.press("Save and continue")
+    to_the_patient_step(visit, live_server.url)
     visit.fill("Legal first name", "Avery")
     visit.fill_date("Date of birth", "1980-04-12")
     visit.page.go_back()
@@ -215,12 +215,7 @@ def test_the_browser_back_button_keeps_what_was_typed(live_server, visit):
 
 
 def test_a_validation_error_keeps_every_answer_on_the_page(live_server, visit):
-    visit.go(live_server.url + "/request")
-    visit.press("Start now")
-    visit.choose("Copies of medical records")
-    visit.press("Save and continue")
-    visit.choose("I am the patient")
-    visit.press("Save and continue")
+    to_the_patient_step(visit, live_server.url)
     visit.fill("Legal first name", "Avery")
     visit.fill_date("Date of birth", "2090-01-01")
     visit.press("Save and continue")
@@ -243,12 +238,7 @@ def test_a_validation_error_keeps_every_answer_on_the_page(live_server, visit):
 
 
 def test_deleting_the_answers_asks_first_on_a_page_of_its_own(live_server, visit):
-    visit.go(live_server.url + "/request")
-    visit.press("Start now")
-    visit.choose("Copies of medical records")
-    visit.press("Save and continue")
-    visit.choose("I am the patient")
-    visit.press("Save and continue")
+    to_the_patient_step(visit, live_server.url)
     visit.fill("Legal first name", "Avery")
     visit.page.get_by_role("link", name="Delete my answers and files").click()
     visit.check()
