@@ -118,11 +118,13 @@ def _matches(session, req: RecordRequest) -> list[RosterMatch]:
                                 .order_by(RosterMatch.rank)))
 
 
-def _choices(section: str, form, req: RecordRequest, matches: list[RosterMatch]) -> None:
+def _choices(section: str, form, req: RecordRequest, matches: list[RosterMatch],
+             staff: list | None) -> None:
     session = get_session()
     if section == "assign":
         form.staff_id.choices = options([("", _("Nobody (back to the pool)"))] + [
-            (str(s.id), s.display_name) for s in operations.assignable_staff(session)])
+            (str(s.id), s.display_name)
+            for s in (staff if staff is not None else operations.assignable_staff(session))])
     elif section == "locate":
         form.patient.choices = options([(str(m.patient_id), str(m.patient_id)) for m in matches]
                                        + [("none", _("No roster patient matches this request"))])
@@ -132,14 +134,16 @@ def _choices(section: str, form, req: RecordRequest, matches: list[RosterMatch])
     elif section == "review_route":
         form.reviewer_id.choices = options(
             (str(s.id), s.display_name)
-            for s in operations.licensed_reviewers(session, excluding=None))
+            for s in operations.licensed_reviewers(session, excluding=None, among=staff))
     elif section == "records":
         form.part_id.choices = options([(str(p.id), PART_LABELS.get(p.part, p.part))
                                         for p in req.parts if p.outcome in (None, "released")])
 
 
-def build_form(section: str, req: RecordRequest, formdata=None, files=None, matches=None):
-    """The form of one section, filled from a submission or (formdata None) fresh."""
+def build_form(section: str, req: RecordRequest, formdata=None, files=None, matches=None,
+               staff=None):
+    """The form of one section, filled from a submission or (formdata None) fresh; ``staff``
+    is the assignable staff when the caller has already read them."""
     cls = SECTION_FORMS[section]
     if formdata is not None:
         data = CombinedMultiDict([formdata, files]) if files else formdata
@@ -148,7 +152,7 @@ def build_form(section: str, req: RecordRequest, formdata=None, files=None, matc
         form = cls(formdata=None, prefix=section, data={"version": req.version})
     if matches is None and section == "locate":
         matches = _matches(get_session(), req)
-    _choices(section, form, req, matches or [])
+    _choices(section, form, req, matches or [], staff)
     return form
 
 
@@ -208,7 +212,8 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
     patients = {p.id: p for p in session.scalars(
         select(RosterPatient).where(RosterPatient.id.in_(
             [m.patient_id for m in matches] + ([req.patient_id] if req.patient_id else []))))}
-    built = {name: build_form(name, req, matches=matches) for name in SECTION_FORMS}
+    staff = operations.assignable_staff(session)
+    built = {name: build_form(name, req, matches=matches, staff=staff) for name in SECTION_FORMS}
     built.update(submitted or {})
 
     documents = list(session.scalars(select(StoredDocument).where(
@@ -217,9 +222,9 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
                                  .order_by(ProofingStep.id)))
     messages = list(session.scalars(select(Message).where(Message.request_id == req.id)
                                     .order_by(Message.created_at, Message.id)))
-    events = [e for e in session.scalars(select(AuditEvent).where(AuditEvent.request_id == req.id)
-                                         .order_by(AuditEvent.id))
-              if e.action not in HIDDEN_TIMELINE_ACTIONS]
+    events = list(session.scalars(select(AuditEvent).where(
+        AuditEvent.request_id == req.id, AuditEvent.action.not_in(sorted(HIDDEN_TIMELINE_ACTIONS)))
+        .order_by(AuditEvent.id)))
     releases = list(session.scalars(select(Release).where(Release.request_id == req.id)
                                     .order_by(Release.id)))
     grants = list(session.scalars(select(DownloadGrant).where(DownloadGrant.request_id == req.id)
@@ -262,7 +267,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
         "grounds": DENIAL_GROUNDS, "evidence_labels": operations.EVIDENCE_LABELS,
         "letter_titles": letters.LETTER_TITLES,
         "information_reasons": operations.INFORMATION_REASONS,
-        "reviewers": operations.licensed_reviewers(session, excluding=None),
+        "reviewers": operations.licensed_reviewers(session, excluding=None, among=staff),
         "actor": actor, "timeline_labels": TIMELINE_LABELS,
         "next_request_id": listing.next_request_id(session, req),
     }

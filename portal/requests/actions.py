@@ -518,9 +518,11 @@ def record_outcome(session: Session, req: RecordRequest, actor: Actor, *,
     return letter
 
 
-def licensed_reviewers(session: Session, *, excluding: int | None) -> list[StaffUser]:
-    """Active licensed reviewers other than ``excluding`` (the person who decided)."""
-    return [s for s in assignable_staff(session)
+def licensed_reviewers(session: Session, *, excluding: int | None,
+                       among: list[StaffUser] | None = None) -> list[StaffUser]:
+    """Active licensed reviewers other than ``excluding`` (the person who decided);
+    ``among`` is ``assignable_staff`` when the caller has already read it."""
+    return [s for s in (among if among is not None else assignable_staff(session))
             if s.is_licensed_reviewer and s.id != excluding]
 
 
