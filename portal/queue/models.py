@@ -19,11 +19,16 @@ class RequestSearchToken(Base):
     """One word of a request's normalised patient names (legal and other)."""
 
     __tablename__ = "request_search_token"
-    __table_args__ = (Index("ix_request_search_token_token_request", "token", "request_id"),)
+    __table_args__ = (
+        # A narrow search: the requests whose word starts with what was typed.
+        Index("ix_request_search_token_token_request", "token", "request_id"),
+        # A broad search: whether a request, met in the queue's order, has such a word.
+        Index("ix_request_search_token_request_token", "request_id", "token"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(
-        ForeignKey("record_request.id", ondelete="CASCADE"), index=True
+        ForeignKey("record_request.id", ondelete="CASCADE")
     )
     token: Mapped[str] = mapped_column(String(60))
 

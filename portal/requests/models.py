@@ -39,6 +39,8 @@ class RecordRequest(Base):
         Index("ix_record_request_open_due", "is_open", "working_due_on", "id"),
         Index("ix_record_request_assignee_due", "assignee_id", "is_open", "working_due_on", "id"),
         Index("ix_record_request_status_due", "status", "working_due_on", "id"),
+        # The queue and search across every status walk this in order (keyset pages).
+        Index("ix_record_request_due", "working_due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

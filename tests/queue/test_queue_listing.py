@@ -96,6 +96,33 @@ def test_search_finds_other_names_without_accents_and_email_in_any_case(db, cler
     assert search("nobody") == []
 
 
+def test_a_broad_name_search_lists_the_same_requests_in_queue_order(db, clerk, monkeypatch):
+    """A common surname (more hits than MAX_NAME_HITS) is asked request by request in the
+    queue's order: the same requests, in the same order, as the narrow search finds."""
+    garcias = [make_request(db, patient_first_name=first, patient_last_name="Garcia",
+                            received_at=received_days_ago(n % 4))
+               for n, first in enumerate(["Ana", "Luis", "Lucia", "Ana", "Leo", "Lupe"])]
+    make_request(db, patient_first_name="Lucia", patient_last_name="Stone")
+    make_request(db, patient_first_name="Gary", patient_last_name="Lowe",
+                 patient_other_names="Gabriel Lopez")
+    commit()
+    flt = listing.QueueFilters(status="all")
+
+    def search(term, limit=50):
+        return [r.id for r in listing.search_requests(db, staff_actor(clerk), term, flt,
+                                                      today=today_pacific(), soon_days=3,
+                                                      limit=limit).rows]
+
+    narrow = {term: search(term) for term in ("garcia", "ga lu", "lucia")}
+    monkeypatch.setattr(listing, "MAX_NAME_HITS", 2)
+    broad = {term: search(term) for term in narrow}
+    assert broad == narrow
+    queue_order = sorted(garcias, key=lambda r: (r.working_due_on, r.id))
+    assert broad["garcia"] == [r.id for r in queue_order]
+    assert broad["ga lu"] == [r.id for r in queue_order if r.patient_first_name.startswith("Lu")]
+    assert search("garcia", limit=2) == [r.id for r in queue_order[:2]]
+
+
 def test_search_is_audited_without_the_term(db, clerk):
     make_request(db)
     flt = listing.QueueFilters(status="all")
@@ -152,6 +179,9 @@ def test_a_clerk_cannot_see_the_workload(client, auth, db, clerk):
 def test_queue_queries_are_served_by_indexes(app, db, clerk):
     if db.get_bind().dialect.name != "sqlite":
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    make_request(db, patient_last_name="Quill")
+    make_request(db, patient_last_name="Quinn")
+    commit()
     captured = []
     from sqlalchemy import event
 
@@ -168,6 +198,11 @@ def test_queue_queries_are_served_by_indexes(app, db, clerk):
                            after=listing.Cursor(today_pacific(), 1))
         listing.search_requests(db, staff_actor(clerk), "quill", flt, today=today_pacific(),
                                 soon_days=3)
+        with pytest.MonkeyPatch.context() as patch:  # a broad search, across every status
+            patch.setattr(listing, "MAX_NAME_HITS", 0)
+            listing.search_requests(db, staff_actor(clerk), "quill",
+                                    listing.QueueFilters(status="all"), today=today_pacific(),
+                                    soon_days=3)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     raw = db.connection().connection.driver_connection
@@ -175,5 +210,13 @@ def test_queue_queries_are_served_by_indexes(app, db, clerk):
     for statement, parameters in captured:
         plan = " ".join(row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + statement,
                                                        parameters).fetchall())
-        assert "SCAN record_request" not in plan, plan
-        assert "USE TEMP B-TREE FOR ORDER BY" not in plan or "token" in statement, plan
+        if "EXISTS" in statement:  # broad: walk the requests in the queue's order, then stop
+            assert "SCAN record_request USING INDEX ix_record_request_due" in plan, plan
+            assert "USING COVERING INDEX ix_request_search_token_request_token" in plan, plan
+        else:
+            assert "SCAN record_request" not in plan, plan
+        # A narrow search sorts its few hits; a broad one must walk the queue's order.
+        narrow = "EXISTS" not in statement and ("token" in statement
+                                                or "record_request.id IN" in statement)
+        assert "USE TEMP B-TREE FOR ORDER BY" not in plan or narrow, plan
+    assert any("EXISTS" in statement for statement, _ in captured)
