@@ -82,10 +82,12 @@ bench: install system-deps
 
 # The fault drill: submissions under kill -9 of web and job workers, an SMTP outage and a
 # PostgreSQL restart (on a throwaway cluster of its own), then the counts; SQLite as the
-# embedded default (one process, killed and restarted). About four minutes.
+# embedded default (one process, killed and restarted); then the file store on a small real
+# filesystem that fills up (a tmpfs, where this machine allows mounting). About five minutes.
 drill: install system-deps
 	$(BIN)/python benchmarks/drill.py --database sqlite
 	$(BIN)/python benchmarks/drill.py --database postgresql
+	$(BIN)/python benchmarks/drill_storage_full.py
 
 # Extract every string marked for translation (a Spanish catalog starts from this file).
 messages: install

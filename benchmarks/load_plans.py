@@ -6,4 +6,5 @@ PLANS = {
     "status": ("StatusOnly",),
     "queue": ("QueueOnly",),
     "hello": ("HelloUser",),
+    "home": ("HomeOnly",),
 }

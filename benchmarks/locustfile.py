@@ -2,7 +2,8 @@
 
 PLANS names the users of each run: "mixed" (wizard submitters, requesters following their
 requests, clerks reading the queue and request pages), "status" (requesters only), "queue"
-(clerks only) or "hello" (the bare Flask reference). LOAD_ACCOUNTS names a JSON
+(clerks only), "home" (the portal's own home page: the second reference) or "hello" (the bare
+Flask reference). LOAD_ACCOUNTS names a JSON
 file the benchmark wrote: requesters' single-use sign-in tokens and clerks' credentials.
 Every user arrives with an X-Forwarded-For of its own (the portal trusts one proxy), so the
 per-client rate limits apply per user as they would in production.
@@ -130,6 +131,18 @@ class HelloUser(HttpUser):
     @task
     def hello(self) -> None:
         self.client.get("/", name="hello")
+
+
+class HomeOnly(PortalUser):
+    """The portal's floor: its public home page (the same server, middleware, session,
+    security headers and base layout as every page, no database read), without pauses."""
+
+    weight = 1
+    wait_time = constant(0)
+
+    @task
+    def home(self) -> None:
+        self.page("/", "portal home page")
 
 
 class StatusOnly(RequesterUser):
