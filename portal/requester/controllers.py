@@ -323,6 +323,7 @@ def _detail(req: RecordRequest, *, reply_form=None, upload_error: str | None = N
         labels=lifecycle.STATUS_LABELS, messages=messages,
         attachments=journey.attachments_by_message(session, messages),
         reply_form=reply_form or forms.ReplyForm(formdata=None), upload_error=upload_error,
+        held_files=journey.held_reply_files(session, req),
         california_due=due_text(req.california_due_on, today)
         if req.california_due_on and finished_at is None else None,
         hipaa_due=None if finished_at is not None
@@ -351,25 +352,37 @@ def detail(request_id: int):
 
 @requester_required
 def reply(request_id: int):
-    """Answer the clerk, with attachments; an awaited answer moves the request on."""
+    """Answer the clerk, with attachments; an awaited answer moves the request on.
+
+    Files that pass their checks are kept even when the reply cannot be sent yet (no text,
+    or another file refused): the page lists them and nobody chooses them twice."""
     req = _own_request(request_id)
+    session, actor = get_session(), current_actor()
     form = forms.ReplyForm()
+    action = request.form.get("action", "send")
+    if action.startswith("remove:"):
+        document_id = action.partition(":")[2]
+        if document_id.isdigit():
+            journey.remove_held_file(session, req, int(document_id), actor)
+        return _detail(req, reply_form=form)  # the typed text stays, unchecked
     files = [f for f in request.files.getlist("attachments") if f and f.filename]
     limit = int(current_app.config["ID_UPLOAD_MAX_BYTES"])
     most = int(current_app.config["MESSAGE_MAX_ATTACHMENTS"])
-    if not form.validate():
-        return _detail(req, reply_form=form, status=422)
-    if len(files) > most:
+    valid = form.validate()
+    held = journey.held_reply_files(session, req)
+    if len(files) + len(held) > most:
         return _detail(req, reply_form=form, status=422, upload_error=_(
             "You can attach at most %(count)s files to one reply.", count=most))
-    cleaned = []
+    cleaned, refused = [], None
     for incoming in files:
         try:
             cleaned.append(clean_upload(incoming.stream, incoming.filename, max_bytes=limit))
         except UploadRejected as exc:
-            # Nothing is stored unless every file passes; the typed reply is shown again.
-            return _detail(req, reply_form=form, status=422, upload_error=exc.message)
-    journey.post_reply(get_session(), req, form.body.data, cleaned, current_actor())
+            refused = refused or exc.message
+    if refused or not valid:
+        journey.hold_reply_files(session, req, cleaned, actor)
+        return _detail(req, reply_form=form, status=422, upload_error=refused)
+    journey.post_reply(session, req, form.body.data, cleaned, actor)
     flash(_("Your reply was sent."), "success")
     return redirect(url_for("requests.detail", request_id=req.id) + "#messages")
 

@@ -7,7 +7,6 @@ uploaded hang off the draft (StoredDocument.draft_id), so nobody is asked for th
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import datetime, timedelta
 
@@ -16,14 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.core.actor import SYSTEM
-from portal.core.db import after_commit, utcnow
+from portal.core.db import utcnow
 from portal.core.keys import app_field_cipher as field_cipher
 from portal.core.tokens import new_token, token_hash
 from portal.jobs.outbox import JobContext, handler
 from portal.requests.models import WizardDraft
-from portal.storage.filestore import UnknownFile
 from portal.storage.models import StoredDocument
-from portal.storage.operations import file_store
+from portal.storage.operations import delete_document
 from portal.trail.chain import append_event
 
 COOKIE_NAME = "portal_wizard"
@@ -125,24 +123,6 @@ def draft_documents(session: Session, row: WizardDraft) -> list[StoredDocument]:
     return list(session.scalars(
         select(StoredDocument).where(StoredDocument.draft_id == row.id).order_by(StoredDocument.id)
     ))
-
-
-def delete_document(session: Session, document: StoredDocument) -> None:
-    """Remove a document row (and its kept original) now, and their encrypted files once the
-    transaction commits."""
-    # The original's row goes with its copy (ON DELETE CASCADE); its file is removed here.
-    keys = [document.storage_key, *session.scalars(select(StoredDocument.storage_key).where(
-        StoredDocument.original_of_id == document.id))]
-    session.delete(document)
-    session.flush()
-    store = file_store()
-
-    def _remove_files() -> None:
-        for key in keys:
-            with contextlib.suppress(UnknownFile):
-                store.delete(key)
-
-    after_commit(_remove_files)
 
 
 def discard_draft(session: Session, row: WizardDraft) -> int:

@@ -27,7 +27,7 @@ from portal.core.actor import Actor
 from portal.requester import drafts, journey, wizard
 from portal.requests.models import WizardDraft
 from portal.storage.models import StoredDocument
-from portal.storage.operations import save_document
+from portal.storage.operations import delete_document, save_document
 from portal.storage.uploads import UploadRejected, clean_upload
 
 MISSING_UPLOAD = {
@@ -164,7 +164,7 @@ class RequestWizard:
             return exc.message
         kind, subtype = wizard.UPLOAD_SLOTS[slot]
         if slot in self.uploaded:
-            drafts.delete_document(self.session, self.uploaded.pop(slot))
+            delete_document(self.session, self.uploaded.pop(slot))
         self.uploaded[slot] = save_document(
             self.session, clean.stream(), kind=kind, subtype=subtype, filename=clean.filename,
             media_type=clean.media_type, actor=self.actor, max_bytes=limit,
@@ -175,7 +175,7 @@ class RequestWizard:
     def remove_upload(self, slot: str) -> None:
         """Delete the file kept for ``slot`` (and its encrypted bytes once committed)."""
         if slot in self.uploaded:
-            drafts.delete_document(self.session, self.uploaded.pop(slot))
+            delete_document(self.session, self.uploaded.pop(slot))
         self.answers["upload_errors"].pop(slot, None)
 
     def submit(self, signature_name: str, signer: Signer | None) -> Next:

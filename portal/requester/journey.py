@@ -28,7 +28,7 @@ from portal.rules import lifecycle
 from portal.rules.contact import normalize_email
 from portal.rules.signatures import DIFFERS
 from portal.storage.models import StoredDocument
-from portal.storage.operations import save_document
+from portal.storage.operations import delete_document, save_document
 from portal.storage.uploads import CleanUpload
 from portal.trail.chain import append_event
 from portal.trail.models import AuditEvent
@@ -201,20 +201,59 @@ def record_attachment_download(session: Session, req: RecordRequest, document: S
                  object_id=document.id, request_id=req.id, summary={"kind": document.kind})
 
 
+#: A file the requester attached to a reply that was not sent (another field failed): kept
+#: with the request, unseen by the clerk, until the reply is sent or the file removed.
+HELD_REPLY_FILE = "held_reply"
+
+
+def held_reply_files(session: Session, req: RecordRequest) -> list[StoredDocument]:
+    """The files kept for the requester's next reply, oldest first."""
+    return list(session.scalars(
+        select(StoredDocument).where(StoredDocument.request_id == req.id,
+                                     StoredDocument.kind == HELD_REPLY_FILE)
+        .order_by(StoredDocument.id)))
+
+
+def hold_reply_files(session: Session, req: RecordRequest, uploads: list[CleanUpload],
+                     actor: Actor) -> list[StoredDocument]:
+    """Keep files that passed their checks when the reply itself could not be sent, so the
+    requester is never asked to choose them again."""
+    return [save_document(session, upload.stream(), kind=HELD_REPLY_FILE,
+                          filename=upload.filename, media_type=upload.media_type, actor=actor,
+                          request_id=req.id, original=upload.original)
+            for upload in uploads]
+
+
+def remove_held_file(session: Session, req: RecordRequest, document_id: int,
+                     actor: Actor) -> bool:
+    """Drop one kept file (the requester changed their mind); False if there is none."""
+    document = next((d for d in held_reply_files(session, req) if d.id == document_id), None)
+    if document is None:
+        return False
+    append_event(session, "document.removed", actor=actor, object_type="document",
+                 object_id=document.id, request_id=req.id, summary={"kind": document.kind})
+    delete_document(session, document)
+    return True
+
+
 def post_reply(
     session: Session, req: RecordRequest, body: str, uploads: list[CleanUpload], actor: Actor,
 ) -> Message:
-    """The requester answers the clerk, with files; an awaited answer resumes the request."""
+    """The requester answers the clerk, with files (those kept from a reply that failed
+    first); an awaited answer resumes the request."""
     message = Message(request_id=req.id, author_type="requester", body=body, internal=False)
     session.add(message)
     session.flush()
+    held = held_reply_files(session, req)
+    for document in held:
+        document.kind, document.message_id = "attachment", message.id
     for upload in uploads:
         save_document(session, upload.stream(), kind="attachment", filename=upload.filename,
                       media_type=upload.media_type, actor=actor, request_id=req.id,
                       message_id=message.id, original=upload.original)
     append_event(session, "message.sent", actor=actor, object_type="message",
                  object_id=message.id, request_id=req.id,
-                 summary={"author": "requester", "attachments": len(uploads)})
+                 summary={"author": "requester", "attachments": len(held) + len(uploads)})
     if req.status == lifecycle.AWAITING_REQUESTER:
         transition(session, req, "requester_answered", actor)
     return message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -16,7 +17,12 @@ from portal.core.actor import SYSTEM, Actor
 from portal.core.db import after_commit, on_rollback, utcnow
 from portal.core.keys import FILE_KEY_FILE, keyed_app_object
 from portal.jobs.outbox import JobContext, handler
-from portal.storage.filestore import FileStore, IntegrityError, LocalEncryptedFileStore
+from portal.storage.filestore import (
+    FileStore,
+    IntegrityError,
+    LocalEncryptedFileStore,
+    UnknownFile,
+)
 from portal.storage.models import StoredDocument
 from portal.trail.chain import append_event
 
@@ -95,6 +101,24 @@ def save_document(
                          request_id=document.request_id,
                          summary={"copy": document.id, "size": kept.size})
     return document
+
+
+def delete_document(session: Session, document: StoredDocument) -> None:
+    """Remove a document row (and its kept original) now, and their encrypted files once the
+    transaction commits."""
+    # The original's row goes with its copy (ON DELETE CASCADE); its file is removed here.
+    keys = [document.storage_key, *session.scalars(select(StoredDocument.storage_key).where(
+        StoredDocument.original_of_id == document.id))]
+    session.delete(document)
+    session.flush()
+    store = file_store()
+
+    def _remove_files() -> None:
+        for key in keys:
+            with contextlib.suppress(UnknownFile):
+                store.delete(key)
+
+    after_commit(_remove_files)
 
 
 def open_document(document: StoredDocument) -> BinaryIO:

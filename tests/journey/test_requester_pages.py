@@ -148,10 +148,9 @@ def test_answering_the_clerk_with_files_resumes_the_request(client, waiting, sco
     assert "Here is a clearer photo." in page and "id.jpg" in page
 
 
-def test_a_reply_with_a_bad_file_stores_nothing_and_keeps_the_text(client, waiting, scope,
-                                                                   stored_files):
+def test_a_reply_with_a_bad_file_sends_nothing_but_keeps_the_text_and_the_good_file(
+        client, waiting, scope):
     _requester, req = waiting
-    before = len(stored_files())
     response = client.post(f"/my-requests/{req.id}/reply", data={
         "body": "My reply that must not be lost",
         "attachments": [(io.BytesIO(jpeg_bytes()), "ok.jpg"),
@@ -161,10 +160,61 @@ def test_a_reply_with_a_bad_file_stores_nothing_and_keeps_the_text(client, waiti
     assert response.status_code == 422
     assert "“photo.jpg” is not a JPEG or PNG photo" in page
     assert "My reply that must not be lost" in page
+    assert "kept for your message" in page and "ok.jpg" in page
     with scope() as session:
         assert session.scalar(select(Message).where(Message.author_type == "requester")) is None
         assert session.get(RecordRequest, req.id).status == "awaiting_requester"
-    assert len(stored_files()) == before
+        kept = session.scalars(select(StoredDocument.filename).where(
+            StoredDocument.request_id == req.id, StoredDocument.kind == "held_reply")).all()
+    assert kept == ["ok.jpg"]  # the refused file was never stored
+
+
+def test_a_file_sent_with_an_empty_reply_is_kept_and_goes_with_the_next_reply(client, waiting,
+                                                                               scope):
+    _requester, req = waiting
+    refused = client.post(f"/my-requests/{req.id}/reply", data={
+        "body": " ", "attachments": [(io.BytesIO(pdf_bytes()), "letters.pdf")],
+    }, content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert "Write your reply." in refused.get_data(True)
+    assert "letters.pdf" in refused.get_data(True)
+    # Reloading the page later still shows it: it is kept with the request, not the form.
+    assert "letters.pdf" in client.get(f"/my-requests/{req.id}").get_data(True)
+    sent = client.post(f"/my-requests/{req.id}/reply", data={"body": "Here it is."},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302
+    with scope() as session:
+        message = session.scalar(select(Message).where(Message.author_type == "requester"))
+        (document,) = session.scalars(select(StoredDocument).where(
+            StoredDocument.request_id == req.id, StoredDocument.kind.in_(
+                ("attachment", "held_reply")))).all()
+        assert (document.kind, document.message_id) == ("attachment", message.id)
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "message.sent"))
+        assert event.summary["attachments"] == 1
+
+
+def test_a_kept_file_can_be_removed_without_losing_the_typed_text(client, waiting, scope,
+                                                                  stored_files):
+    _requester, req = waiting
+    before = len(stored_files())
+    client.post(f"/my-requests/{req.id}/reply", data={
+        "body": "", "attachments": [(io.BytesIO(pdf_bytes()), "wrong.pdf")],
+    }, content_type="multipart/form-data")
+    with scope() as session:
+        document_id = session.scalar(select(StoredDocument.id).where(
+            StoredDocument.kind == "held_reply"))
+    page = client.post(f"/my-requests/{req.id}/reply", data={
+        "body": "Still typing", "action": f"remove:{document_id}"},
+        content_type="multipart/form-data")
+    text = page.get_data(True)
+    assert page.status_code == 200 and "Still typing" in text and "wrong.pdf" not in text
+    assert "Write your reply." not in text  # removing a file checks nothing
+    with scope() as session:
+        assert session.scalar(select(StoredDocument).where(
+            StoredDocument.kind == "held_reply")) is None
+        assert session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "document.removed")).object_id == document_id
+    assert len(stored_files()) == before  # its encrypted file went with it
 
 
 def test_an_empty_reply_is_explained(client, waiting):
