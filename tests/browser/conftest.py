@@ -8,6 +8,7 @@ reports a CSP violation or a JavaScript error.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -213,3 +214,19 @@ def sign_in_staff(page, base: str, email: str, secret: str, *, step: int = 0) ->
     page.get_by_label("Code", exact=True).fill(totp_now(secret, step=step))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/staff/mfa" not in url)
+
+
+def click_and_settle(page, locator) -> None:
+    """Click, then wait until the page has settled: a navigation has loaded, or the clerk's
+    request page has swapped in its new content without one (in_place.js counts each swap on
+    ``<html data-in-place-swaps>``)."""
+    from playwright.sync_api import Error
+
+    page.evaluate("() => { window.__swapsBefore ="
+                  " document.documentElement.getAttribute('data-in-place-swaps') || '0'; }")
+    locator.click()
+    with contextlib.suppress(Error):  # a navigation took the old page's context away
+        page.wait_for_function(
+            "() => window.__swapsBefore === undefined || (document.documentElement"
+            ".getAttribute('data-in-place-swaps') || '0') !== window.__swapsBefore")
+    page.wait_for_load_state()

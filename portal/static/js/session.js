@@ -145,6 +145,11 @@
       }
     }, true);
 
+    // A form the page sent in the background (in_place.js) counted as activity on the server.
+    document.addEventListener("portal:server-activity", function () {
+      if (!ended) { schedule(); }
+    });
+
     schedule();
   });
 })();
