@@ -21,17 +21,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('record_request') as batch:
-        batch.create_index('ix_record_request_due', ['working_due_on', 'id'], unique=False)
-    with op.batch_alter_table('request_search_token') as batch:
-        batch.create_index('ix_request_search_token_request_token', ['request_id', 'token'],
-                           unique=False)
-        batch.drop_index('ix_request_search_token_request_id')
+    op.create_index('ix_record_request_due', 'record_request', ['working_due_on', 'id'],
+                    unique=False)
+    op.create_index('ix_request_search_token_request_token', 'request_search_token',
+                    ['request_id', 'token'], unique=False)
+    op.drop_index('ix_request_search_token_request_id', table_name='request_search_token')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('request_search_token') as batch:
-        batch.create_index('ix_request_search_token_request_id', ['request_id'], unique=False)
-        batch.drop_index('ix_request_search_token_request_token')
-    with op.batch_alter_table('record_request') as batch:
-        batch.drop_index('ix_record_request_due')
+    op.create_index('ix_request_search_token_request_id', 'request_search_token',
+                    ['request_id'], unique=False)
+    op.drop_index('ix_request_search_token_request_token', table_name='request_search_token')
+    op.drop_index('ix_record_request_due', table_name='record_request')

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from portal.audit.filters import pacific_midnight
 from portal.core.actor import Actor
 from portal.release.models import Disclosure, Release
+from portal.requests.letters import request_mailing_lines
 from portal.requests.models import RecordRequest
 from portal.roster.models import RosterPatient
 from portal.rules.deadlines import pacific_date
@@ -133,13 +134,6 @@ def patient_name(patient: RosterPatient) -> str:
     return f"{patient.legal_first_name} {patient.legal_last_name}"
 
 
-def mailing_lines(req: RecordRequest) -> tuple[str, ...]:
-    """The postal address a requester gave, one line each."""
-    city = " ".join(x for x in (req.address_city, req.address_state, req.address_postal_code)
-                    if x)
-    return tuple(x for x in (req.address_line1, req.address_line2, city) if x)
-
-
 def accounting_letter(patient: RosterPatient, entries: list[AccountingEntry], start: date,
                       end: date, *, today: date, answering: RecordRequest | None, letterhead):
     """The release-documents accounting letter: to the requester, or to the custodian's file."""
@@ -149,9 +143,9 @@ def accounting_letter(patient: RosterPatient, entries: list[AccountingEntry], st
         MailingAddress,
     )
 
-    if answering is not None and mailing_lines(answering):
+    if answering is not None and request_mailing_lines(answering):
         to = MailingAddress(name=answering.requester_name or patient_name(patient),
-                            lines=mailing_lines(answering))
+                            lines=request_mailing_lines(answering))
         reference = answering.reference
     else:
         # Not answering a mailed request: a copy addressed to the custodian's audit file.

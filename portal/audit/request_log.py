@@ -16,6 +16,7 @@ from sqlalchemy import select
 from portal.audit.filters import RequestLogFilter
 from portal.requests.models import RecordRequest, RequestPart
 from portal.rules.deadlines import Clocks, pacific_date, timeliness
+from portal.rules.postal import mailing_lines
 
 PAGE = 500
 
@@ -45,7 +46,8 @@ _IDENTIFYING = (
     RecordRequest.patient_other_names, RecordRequest.patient_dob, RecordRequest.requester_name,
     RecordRequest.contact_email, RecordRequest.contact_phone, RecordRequest.address_line1,
     RecordRequest.address_line2, RecordRequest.address_city, RecordRequest.address_state,
-    RecordRequest.address_postal_code, RecordRequest.recipient_name,
+    RecordRequest.address_postal_code, RecordRequest.address_care_of,
+    RecordRequest.address_country, RecordRequest.recipient_name,
     RecordRequest.recipient_organisation, RecordRequest.recipient_address,
 )
 
@@ -145,9 +147,10 @@ def _day(moment: datetime | None) -> date | None:
 
 
 def _identifying_values(row) -> dict:
-    address = [row.address_line1, row.address_line2,
-               " ".join(x for x in (row.address_city, row.address_state,
-                                    row.address_postal_code) if x)]
+    address = mailing_lines(care_of=row.address_care_of, line1=row.address_line1,
+                            line2=row.address_line2, city=row.address_city,
+                            state=row.address_state, postal_code=row.address_postal_code,
+                            country=row.address_country)
     return {
         "patient_first_name": row.patient_first_name,
         "patient_last_name": row.patient_last_name,
@@ -156,7 +159,7 @@ def _identifying_values(row) -> dict:
         "requester_name": row.requester_name,
         "contact_email": row.contact_email,
         "contact_phone": row.contact_phone,
-        "mailing_address": ", ".join(x for x in address if x) or None,
+        "mailing_address": ", ".join(address) or None,
         "recipient_name": row.recipient_name,
         "recipient_organisation": row.recipient_organisation,
         "recipient_address": row.recipient_address,

@@ -266,6 +266,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
         "outcome_labels": outcomes.CHOICE_LABELS, "ground_labels": forms.GROUND_LABELS,
         "grounds": DENIAL_GROUNDS, "evidence_labels": operations.EVIDENCE_LABELS,
         "letter_titles": letters.LETTER_TITLES,
+        "mailing_lines": letters.request_mailing_lines(req),
         "information_reasons": operations.INFORMATION_REASONS,
         "reviewers": operations.licensed_reviewers(session, excluding=None, among=staff),
         "actor": actor, "timeline_labels": TIMELINE_LABELS,

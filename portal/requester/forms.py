@@ -77,6 +77,13 @@ RECORD_SCOPES = (
     ("complete", _l("The complete record")),
     ("chosen", _l("Only the parts I choose below")),
 )
+ADDRESS_PLACES = (
+    ("us", _l("In the United States, its territories, or a military address (APO, FPO, DPO)")),
+    ("abroad", _l("In another country")),
+)
+# A country typed as the United States belongs on the US path (its state and ZIP checked).
+US_NAMES = frozenset({"us", "u.s.", "usa", "u.s.a.", "united states", "united states of america",
+                      "america"})
 PROGRAMS = (
     ("detox", _l("Detox (medically supervised withdrawal)")),
     ("residential", _l("Residential treatment")),
@@ -247,17 +254,49 @@ class ContactForm(WizardForm):
                                 validators=[Text(254, required=_l("Enter your email address "
                                                                   "again."))])
     phone = StringField(_l("Phone number (optional)"), validators=[Text(40)])
+    address_where = ChoiceField(
+        _l("Where is your mailing address?"), choices=options(ADDRESS_PLACES),
+        default="us", validators=[required_choice(_l("Choose where your mailing address is."))])
+    address_care_of = StringField(_l("Institution or “care of” (optional)"),
+                                  validators=[Text(200)])
     address_line1 = StringField(_l("Address line 1"),
                                 validators=[Text(200, required=_l("Enter your street address "
                                                                   "or PO box."))])
     address_line2 = StringField(_l("Address line 2 (optional)"), validators=[Text(200)])
-    address_city = StringField(_l("City"), validators=[Text(100, required=_l("Enter the city."))])
-    address_state = StringField(_l("State"),
-                                validators=[Text(40, required=_l("Enter the state.")),
-                                            UsState()])
-    address_postal_code = StringField(_l("ZIP code"),
-                                      validators=[Text(20, required=_l("Enter the ZIP code.")),
-                                                  UsZip()])
+    address_city = StringField(_l("City or town"),
+                               validators=[Text(100, required=_l("Enter the city or town."))])
+    # A US address (its territories and military mail included).
+    address_state = StringField(_l("State"), validators=[Text(40)])
+    address_postal_code = StringField(_l("ZIP code"), validators=[Text(20)])
+    # An address in another country: its own region and postal code, as free text.
+    address_region = StringField(_l("State, province or region (optional)"),
+                                 validators=[Text(40)])
+    address_postcode = StringField(_l("Postal code (optional)"), validators=[Text(20)])
+    address_country = StringField(_l("Country"), validators=[Text(60)])
+
+    def _abroad(self) -> bool:
+        return self.address_where.data == "abroad"
+
+    def validate_address_state(self, field):
+        if not self._abroad():
+            if not field.data:
+                raise StopValidation(_l("Enter the state."))
+            UsState()(self, field)
+
+    def validate_address_postal_code(self, field):
+        if not self._abroad():
+            if not field.data:
+                raise StopValidation(_l("Enter the ZIP code."))
+            UsZip()(self, field)
+
+    def validate_address_country(self, field):
+        if self._abroad():
+            if not field.data:
+                raise StopValidation(_l("Enter the country."))
+            if field.data.strip().lower() in US_NAMES:
+                raise ValidationError(_l("For an address in the United States, choose “In the "
+                                         "United States” above and fill in the state and ZIP "
+                                         "code."))
 
     def validate_email(self, field):
         field.data = normalize_email(field.data)

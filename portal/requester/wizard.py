@@ -20,6 +20,7 @@ from portal.requests.operations import NOTES_PARTS, PART_LABELS, ConsentInput, N
 from portal.rules.consent import needs_redisclosure_statement
 from portal.rules.fees import PURPOSES, CopyRates, FeeEstimate, FeeSchedule, estimate_fee
 from portal.rules.notices import CONSENT_PURPOSE_AT_REQUEST
+from portal.rules.postal import state_code, zip_code
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,20 @@ def typed_answers(step: Step, formdata: MultiDict) -> dict[str, list[str]]:
     return {field.name: (field.typed_values() if hasattr(field, "typed_values")
                          else formdata.getlist(field.name))
             for field in form if field.name != "csrf_token"}
+
+
+def _place(answers: dict) -> dict:
+    """The end of the address: a US state and ZIP code, or a region, postal code and country."""
+    def v(name):
+        return (value(answers, "contact", name) or "").strip() or None
+
+    if value(answers, "contact", "address_where") == "abroad":
+        return {"address_state": v("address_region"), "address_postal_code": v("address_postcode"),
+                "address_country": v("address_country")}
+    # Stored as checked: "California" as CA, a ZIP+4 with its dash.
+    state, zip_ = v("address_state"), v("address_postal_code")
+    return {"address_state": state and (state_code(state) or state),
+            "address_postal_code": zip_ and (zip_code(zip_) or zip_), "address_country": None}
 
 
 def consent_scope(answers: dict, step: str) -> str:
@@ -366,11 +381,11 @@ def build_new_request(
         patient_ssn_last4=v("patient", "ssn_last4"),
         contact_email=forms.normalize_email(value(answers, "contact", "email")),
         contact_phone=v("contact", "phone"),
+        address_care_of=v("contact", "address_care_of"),
         address_line1=v("contact", "address_line1"),
         address_line2=v("contact", "address_line2"),
         address_city=v("contact", "address_city"),
-        address_state=v("contact", "address_state"),
-        address_postal_code=v("contact", "address_postal_code"),
+        **_place(answers),
         stay_from=d("stay", "stay_from"),
         stay_to=d("stay", "stay_to"),
         program=v("stay", "program"),

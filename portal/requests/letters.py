@@ -27,6 +27,7 @@ from portal.rules import outcomes
 from portal.rules.consent import consent_scopes_relied_on
 from portal.rules.deadlines import pacific_date, today_pacific
 from portal.rules.names import split_other_names
+from portal.rules.postal import mailing_lines
 from portal.storage.models import StoredDocument
 from portal.storage.operations import save_document
 
@@ -55,16 +56,17 @@ def requester_display_name(req: RecordRequest) -> str:
     return req.requester_name or f"{req.patient_first_name} {req.patient_last_name}"
 
 
+def request_mailing_lines(req: RecordRequest) -> tuple[str, ...]:
+    """The postal address the requester gave, one line each (empty when none was given)."""
+    return mailing_lines(care_of=req.address_care_of, line1=req.address_line1,
+                         line2=req.address_line2, city=req.address_city,
+                         state=req.address_state, postal_code=req.address_postal_code,
+                         country=req.address_country)
+
+
 def addressee(req: RecordRequest) -> d.MailingAddress:
     """The requester's mailing block; without a postal address, the portal delivery note."""
-    lines = tuple(
-        line for line in (
-            req.address_line1, req.address_line2,
-            " ".join(x for x in (
-                f"{req.address_city}," if req.address_city else None,
-                req.address_state, req.address_postal_code) if x),
-        ) if line and line.strip()
-    )
+    lines = request_mailing_lines(req)
     if not lines:
         lines = (PORTAL_DELIVERY,)
     return d.MailingAddress(name=requester_display_name(req), lines=lines)

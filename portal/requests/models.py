@@ -74,6 +74,10 @@ class RecordRequest(Base):
     address_city: Mapped[str | None] = mapped_column(String(100))
     address_state: Mapped[str | None] = mapped_column(String(40))
     address_postal_code: Mapped[str | None] = mapped_column(String(20))
+    # An institution or "care of" line, printed first (a facility and an inmate number).
+    address_care_of: Mapped[str | None] = mapped_column(String(200))
+    # None for a US address (territories and military mail included); else the country.
+    address_country: Mapped[str | None] = mapped_column(String(60))
 
     stay_from: Mapped[date | None] = mapped_column(Date)
     stay_to: Mapped[date | None] = mapped_column(Date)

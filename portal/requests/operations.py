@@ -111,6 +111,8 @@ class NewRequest:
     address_city: str | None = None
     address_state: str | None = None
     address_postal_code: str | None = None
+    address_care_of: str | None = None
+    address_country: str | None = None
     stay_from: date | None = None
     stay_to: date | None = None
     program: str | None = None

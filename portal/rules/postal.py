@@ -48,3 +48,18 @@ def zip_code(value: str) -> str | None:
     if not match:
         return None
     return match.group(1) + (f"-{match.group(2)}" if match.group(2) else "")
+
+
+def mailing_lines(*, care_of: str | None = None, line1: str | None, line2: str | None,
+                  city: str | None, state: str | None, postal_code: str | None,
+                  country: str | None = None) -> tuple[str, ...]:
+    """An address as it is printed on an envelope, one line each, empty parts left out.
+
+    An institution or "care of" line (a facility and an inmate number) comes first, as USPS
+    asks; a US address ends "City, ST 12345"; an address abroad ends with its country in
+    capitals, as the Universal Postal Union asks, after its region and postal code.
+    """
+    us_comma = city and not country and (state or postal_code)
+    last = " ".join(x for x in (f"{city}," if us_comma else city, state, postal_code) if x)
+    lines = [care_of, line1, line2, last, country.upper() if country else None]
+    return tuple(line.strip() for line in lines if line and line.strip())

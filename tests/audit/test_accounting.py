@@ -126,7 +126,7 @@ def test_answering_an_accounting_request_addresses_its_requester(client, db, aut
     response = client.get(f"/audit/accounting/{records['patient'].id}.pdf",
                           query_string={"request_id": asked.id})
     content = pdf_text(response.get_data())
-    assert "9 Cedar Lane" in content and "Ojai CA 93023" in content
+    assert "9 Cedar Lane" in content and "Ojai, CA 93023" in content  # as every letter writes it
     assert asked.reference in content
 
 

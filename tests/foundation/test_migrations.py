@@ -164,3 +164,25 @@ def test_migration_0004_turns_each_logged_match_into_a_run_r_id_2_c(migrated):
     migrate("0003", down=True)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_event")).scalar() == 2
+
+
+def test_migration_0010_keeps_requests_and_refuses_to_drop_an_address_abroad(migrated):
+    """A request stored before 0010 keeps its US address (no country); the downgrade refuses
+    while a request has a country, and goes through, keeping the rest, once none has."""
+    engine, migrate = migrated
+    migrate("0009")
+    with engine.begin() as conn:
+        _request_with_consent(conn)
+    migrate("0010")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT address_country, address_care_of, contact_email "
+                                 "FROM record_request")).one() == (None, None, "a@example.test")
+        conn.execute(text("UPDATE record_request SET address_country = 'Spain'"))
+    with pytest.raises(RuntimeError, match="address abroad"):
+        migrate("0009", down=True)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE record_request SET address_country = NULL"))
+    migrate("0009", down=True)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT contact_email FROM record_request")).scalar() == (
+            "a@example.test")

@@ -248,3 +248,58 @@ def test_a_state_typed_by_name_is_kept_as_its_code(app):
         form = ContactForm(formdata=MultiDict(answers))
         assert form.validate(), form.errors
         assert (form.address_state.data, form.address_postal_code.data) == ("CA", "93001-1234")
+
+
+ABROAD = {**PATIENT_ANSWERS["contact"], "address_where": "abroad",
+          "address_care_of": "c/o Maria Quill", "address_line1": "Calle Mayor 12, 3º B",
+          "address_city": "Madrid", "address_state": "", "address_postal_code": "",
+          "address_region": "", "address_postcode": "28013", "address_country": "Spain"}
+
+
+def test_an_address_abroad_is_taken_without_a_state_or_zip_and_mailed_with_its_country(
+        app, wizard, count):
+    """#15 part 1: the foreign-address path; the institution or "care of" line comes first."""
+    from sqlalchemy import select
+
+    from portal.requests.letters import addressee
+    from portal.requests.models import RecordRequest
+
+    answers = {**PATIENT_ANSWERS, "contact": ABROAD}
+    assert wizard.submit(answers).status_code == 302
+    with app.app_context():
+        from portal.core.db import get_session
+
+        req = get_session().scalar(select(RecordRequest))
+        assert (req.address_state, req.address_postal_code, req.address_country) == (
+            None, "28013", "Spain")
+        assert addressee(req).lines == ("c/o Maria Quill", "Calle Mayor 12, 3º B",
+                                        "Madrid 28013", "SPAIN")
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"address_country": ""}, "address_country", "Enter the country."),
+    ({"address_country": "USA"}, "address_country", "choose “In the United States”"),
+    ({"address_where": "us"}, "address_state", "Enter the state."),
+])
+def test_each_address_path_asks_for_its_own_parts(wizard, count, changes, field, message):
+    wizard.fill(PATIENT_ANSWERS, until="contact")
+    page = wizard.refused("contact", {**ABROAD, **changes}).get_data(as_text=True)
+    assert message in page
+    assert f'id="{field}-error"' in page or f'{field}-error' in page
+    assert "Calle Mayor 12, 3º B" in page  # nothing typed is lost
+
+
+def test_a_us_state_typed_by_name_is_stored_as_its_code(app, wizard):
+    from sqlalchemy import select
+
+    from portal.requests.models import RecordRequest
+
+    contact = {**PATIENT_ANSWERS["contact"], "address_state": "california",
+               "address_postal_code": "930011234"}
+    assert wizard.submit({**PATIENT_ANSWERS, "contact": contact}).status_code == 302
+    with app.app_context():
+        from portal.core.db import get_session
+
+        req = get_session().scalar(select(RecordRequest))
+        assert (req.address_state, req.address_postal_code, req.address_country) == (
+            "CA", "93001-1234", None)
