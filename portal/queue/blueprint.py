@@ -55,6 +55,8 @@ for _path, _view in _ACTIONS.items():
 
 bp.add_url_rule("/requests/<int:request_id>/release", "release", c.release,
                 methods=["GET", "POST"])
+bp.add_url_rule("/requests/<int:request_id>/roster-runs/<int:run_id>", "match_run",
+                c.match_run)
 bp.add_url_rule("/requests/<int:request_id>/documents/<int:document_id>/preview",
                 "document_preview", c.document_preview)
 bp.add_url_rule("/requests/<int:request_id>/documents/<int:document_id>/zoom",

@@ -44,7 +44,8 @@ from portal.core.security import SANDBOX_CSP, file_response
 from portal.identity.previews import PreviewUnavailable, render_preview
 from portal.queue import forms, listing, page
 from portal.requests import actions as operations
-from portal.requests.location import schedule_roster_match
+from portal.requests import letters
+from portal.requests.location import latest_match_run, schedule_roster_match, view_match_run
 from portal.requests.models import LostEmailReport, RecordRequest
 from portal.requests.operations import TransitionRefused
 from portal.requests.releases import release_request
@@ -590,7 +591,26 @@ def document_zoom(request_id: int, document_id: int):
     size = _zoom_size()
     operations.view_request(get_session(), req, current_actor(), section="zoom")
     return render_template("queue/zoom.html", req=req, document=document, size=size,
-                           sizes=ZOOM_SIZES, page_number=arg_int("page", 1) or 1)
+                           sizes=ZOOM_SIZES, page_number=arg_int("page", 1) or 1,
+                           mailing_lines=letters.request_mailing_lines(req))
+
+
+@staff_required(WORK_REQUESTS)
+def match_run(request_id: int, run_id: int):
+    """An earlier (or the latest) roster-match run of this request: its ranking as it was
+    (R-ID-2(c)), and which proofing step relied on it."""
+    req = _load(request_id)
+    session = get_session()
+    found = view_match_run(session, req, run_id, current_actor())
+    if found is None:
+        abort(404)
+    run, patients = found
+    relied = [step for step in page.proofing_steps(session, req) if step.match_run_id == run.id]
+    return render_template("queue/match_run.html", req=req, run=run, patients=patients,
+                           relied=relied, latest=latest_match_run(session, req.id),
+                           names=page.staff_names(session, [run.actor_id if run.actor_type
+                                                            == "staff" else None]
+                                                  + [s.decided_by_id for s in relied]))
 
 
 @staff_required(WORK_REQUESTS)

@@ -27,6 +27,7 @@ from portal.release.models import DownloadGrant, Release
 from portal.requests import actions as operations
 from portal.requests import letters
 from portal.requests.grants import locked_shared_grant
+from portal.requests.location import match_runs
 from portal.requests.models import Message, ProofingStep, RecordRequest, RosterMatch
 from portal.requests.operations import (
     NOTES_PARTS,
@@ -167,7 +168,13 @@ def _ensure_matches(session, req: RecordRequest, actor) -> list[RosterMatch]:
     return matches
 
 
-def _staff_names(session, ids) -> dict[int, str]:
+def proofing_steps(session, req: RecordRequest) -> list[ProofingStep]:
+    """The request's identity-proofing steps, oldest first (R-ID-2)."""
+    return list(session.scalars(select(ProofingStep).where(ProofingStep.request_id == req.id)
+                                .order_by(ProofingStep.id)))
+
+
+def staff_names(session, ids) -> dict[int, str]:
     ids = {i for i in ids if i is not None}
     if not ids:
         return {}
@@ -218,8 +225,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
 
     documents = list(session.scalars(select(StoredDocument).where(
         StoredDocument.request_id == req.id).order_by(StoredDocument.id)))
-    steps = list(session.scalars(select(ProofingStep).where(ProofingStep.request_id == req.id)
-                                 .order_by(ProofingStep.id)))
+    steps = proofing_steps(session, req)
     messages = list(session.scalars(select(Message).where(Message.request_id == req.id)
                                     .order_by(Message.created_at, Message.id)))
     events = list(session.scalars(select(AuditEvent).where(
@@ -229,7 +235,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
                                     .order_by(Release.id)))
     grants = list(session.scalars(select(DownloadGrant).where(DownloadGrant.request_id == req.id)
                                   .order_by(DownloadGrant.id)))
-    names = _staff_names(session, [req.assignee_id, req.verified_by_id, req.located_by_id]
+    names = staff_names(session, [req.assignee_id, req.verified_by_id, req.located_by_id]
                          + [s.decided_by_id for s in steps] + [m.staff_id for m in messages]
                          + [p.decided_by_id for p in req.parts] + [p.reviewer_id for p in req.parts]
                          + [e.actor_id for e in events if e.actor_type == "staff"]
@@ -267,6 +273,7 @@ def render(req: RecordRequest, *, submitted: dict | None = None, problems: list[
         "grounds": DENIAL_GROUNDS, "evidence_labels": operations.EVIDENCE_LABELS,
         "letter_titles": letters.LETTER_TITLES,
         "mailing_lines": letters.request_mailing_lines(req),
+        "match_runs": match_runs(session, req.id),
         "information_reasons": operations.INFORMATION_REASONS,
         "reviewers": operations.licensed_reviewers(session, excluding=None, among=staff),
         "actor": actor, "timeline_labels": TIMELINE_LABELS,

@@ -32,7 +32,7 @@ from portal.core.actor import Actor
 from portal.core.db import utcnow
 from portal.core.errors import Conflict
 from portal.requests import letters
-from portal.requests.location import run_roster_match
+from portal.requests.location import latest_match_run, run_roster_match
 from portal.requests.models import (
     LostEmailReport,
     Message,
@@ -291,12 +291,15 @@ def locate_patient(session: Session, req: RecordRequest, actor: Actor, *,
             RosterMatch.request_id == req.id, RosterMatch.patient_id == patient_id))
         summary.update(rank=match.rank if match else None,
                        decision=match.decision if match else "manual")
+    # R-ID-2(c): the ranking relied on (the latest run) is named by the proofing record.
+    run = latest_match_run(session, req.id)
+    summary["run_id"] = run.id if run else None
     now = utcnow()
     session.add(ProofingStep(
         request_id=req.id, question="patient",
         evidence="roster_match" if patient_id is not None else "no_roster_match",
         result="accepted" if patient_id is not None else "recorded", note=note or None,
-        decided_by_id=actor.id, decided_at=now,
+        decided_by_id=actor.id, decided_at=now, match_run_id=run.id if run else None,
     ))
     req.patient_id = patient_id
     req.located_at = now

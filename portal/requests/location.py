@@ -56,6 +56,34 @@ def has_match_run(session: Session, request_id: int) -> bool:
         RosterMatchRun.request_id == request_id).limit(1)) is not None
 
 
+def match_runs(session: Session, request_id: int) -> list[RosterMatchRun]:
+    """Every roster-match run of a request, newest first (R-ID-2(c): none is ever erased)."""
+    return list(session.scalars(select(RosterMatchRun).where(
+        RosterMatchRun.request_id == request_id).order_by(RosterMatchRun.id.desc())))
+
+
+def latest_match_run(session: Session, request_id: int) -> RosterMatchRun | None:
+    """The run whose candidates the clerk is shown now."""
+    return session.scalar(select(RosterMatchRun).where(
+        RosterMatchRun.request_id == request_id).order_by(RosterMatchRun.id.desc()).limit(1))
+
+
+def view_match_run(session: Session, req: RecordRequest, run_id: int,
+                   actor: Actor) -> tuple[RosterMatchRun, dict[int, RosterPatient]] | None:
+    """One run's ranking, with the roster patients it named (None if the request has no such
+    run); audited as a view of roster data (R-AUD-2), with surrogate ids only."""
+    run = session.get(RosterMatchRun, run_id)
+    if run is None or run.request_id != req.id:
+        return None
+    ids = [entry["patient_id"] for entry in run.ranking or []]
+    patients = {p.id: p for p in session.scalars(
+        select(RosterPatient).where(RosterPatient.id.in_(ids)))} if ids else {}
+    append_event(session, "roster.run_viewed", actor=actor, deferred=True,
+                 object_type="roster_match_run", object_id=run.id, request_id=req.id,
+                 summary={"candidates": len(ids)})
+    return run, patients
+
+
 def run_roster_match(session: Session, request_id: int, actor: Actor = SYSTEM) -> list[RosterMatch]:
     """Rank roster candidates for a request and keep the run; the latest candidates replace the
     earlier ones for the clerk's choice, and every run's ranking stays on file (R-ID-2(c)).

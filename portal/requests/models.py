@@ -297,6 +297,9 @@ class ProofingStep(Base):
     note: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # R-ID-2(c): the roster-match run whose ranking the clerk relied on to locate the patient.
+    match_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("roster_match_run.id", ondelete="SET NULL"))
 
 
 class RosterMatch(Base):

@@ -24,6 +24,7 @@ def build(db, scenario) -> None:
     from PIL import Image
 
     from portal.core.actor import SYSTEM
+    from portal.requests.location import latest_match_run
     from portal.requests.lost_email import LostEmail, report_lost_email
     from portal.storage.operations import save_document
 
@@ -33,6 +34,10 @@ def build(db, scenario) -> None:
     scenario.extra["queue_document"] = save_document(
         db, image, kind="photo_id", filename="id.jpg", media_type="image/jpeg", actor=SYSTEM,
         request_id=scenario.request.id)
+    from portal.requests.location import run_roster_match
+
+    run_roster_match(db, scenario.request.id)
+    scenario.extra["match_run"] = latest_match_run(db, scenario.request.id)
     scenario.extra["lost_email_report"] = report_lost_email(db, LostEmail(
         reference="CPP-2026-99999", full_name="Sam Example", date_of_birth=None,
         old_email="old@example.test", new_email=None, phone=None, note=None), SYSTEM)
@@ -60,5 +65,7 @@ ROUTES = {
     "queue.document_preview": Route(WORKERS, kwargs=_document),
     "queue.document_download": Route(WORKERS, kwargs=_document),
     "queue.document_zoom": Route(WORKERS, kwargs=_document),
+    "queue.match_run": Route(WORKERS, kwargs=lambda s: {"request_id": s.request.id,
+                                                        "run_id": s.extra["match_run"].id}),
     **{f"queue.{name}": Route(WORKERS, kwargs=_request) for name in _ACTIONS},
 }

@@ -186,3 +186,30 @@ def test_migration_0010_keeps_requests_and_refuses_to_drop_an_address_abroad(mig
     with engine.connect() as conn:
         assert conn.execute(text("SELECT contact_email FROM record_request")).scalar() == (
             "a@example.test")
+
+
+def test_migration_0011_names_the_run_each_location_relied_on_r_id_2_c(migrated):
+    """A patient located after two runs relied on the later one made before the decision; a
+    run made after the decision is not the one relied on."""
+    engine, migrate = migrated
+    migrate("0010")
+    with engine.begin() as conn:
+        _request_with_consent(conn)
+        for run_id, when in ((1, "2026-11-01 17:01:00"), (2, "2026-11-02 09:00:00"),
+                             (3, "2026-11-05 09:00:00")):
+            _row(conn, "roster_match_run", {
+                "id": run_id, "request_id": 1, "ran_at": when, "actor_type": "system",
+                "candidate_count": 1})
+        _row(conn, "proofing_step", {
+            "id": 1, "request_id": 1, "question": "patient", "evidence": "roster_match",
+            "result": "accepted", "decided_at": "2026-11-03 10:00:00"})
+        _row(conn, "proofing_step", {
+            "id": 2, "request_id": 1, "question": "requester", "evidence": "photo_id",
+            "result": "accepted", "decided_at": "2026-11-03 09:00:00"})
+    migrate("0011")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, match_run_id FROM proofing_step ORDER BY id")
+                            ).all() == [(1, 2), (2, None)]
+    migrate("0010", down=True)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM proofing_step")).scalar() == 2
