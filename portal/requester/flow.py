@@ -65,6 +65,7 @@ class RequestWizard:
         self.session, self.row, self.answers, self.actor = session, row, answers, actor
         self.answers.setdefault("invalid", [])
         self.answers.setdefault("upload_errors", {})
+        wizard.carry_moved_answers(self.answers)
         self._uploaded: dict[str, StoredDocument] | None = None
 
     @classmethod

@@ -56,7 +56,6 @@ REQUESTER_TYPES = (
     ("guardian", _l("Court-appointed guardian or conservator of the patient")),
     ("agent", _l("Health care agent under the patient's power of attorney")),
 )
-REPRESENTATIVE_TYPES = tuple(code for code, _label in REQUESTER_TYPES if code != "patient")
 # What each representative uploads as proof of authority (R-ID-3).
 DECEASED_TYPES = frozenset({"executor", "beneficiary"})
 
@@ -165,7 +164,7 @@ def signer_parties(answers: dict) -> list[Party]:
     if requester_type(answers) == "patient":
         other = split_other_names(saved_answer(answers, "patient", "other_names"))
         return [Party(_patient_name(answers)), *(Party(name) for name in other)]
-    return [Party(saved_answer(answers, "who", "requester_name"))]
+    return [Party(saved_answer(answers, "authority", "requester_name"))]
 
 
 def other_parties(answers: dict) -> list[Party]:
@@ -212,19 +211,16 @@ class WhoForm(WizardForm):
         _l("Who is asking?"), choices=options(REQUESTER_TYPES),
         validators=[required_choice(_l("Choose who is asking."))],
     )
-    requester_name = StringField(_l("Your full legal name"),
-                                 validators=[Text(240, letters=True)])
-    authority_description = TextAreaField(
-        _l("Describe your authority"), validators=[Text(2000, multiline=True)])
 
-    def validate_requester_name(self, field):
-        if self.requester_type.data in REPRESENTATIVE_TYPES and not field.data:
-            raise ValidationError(_l("Enter your full legal name."))
 
-    def validate_authority_description(self, field):
-        if self.requester_type.data in REPRESENTATIVE_TYPES and not field.data:
-            raise ValidationError(_l("Describe your authority, for example the court and the date "
-                                     "of your appointment."))
+class AuthorityForm(WizardForm):
+    """Asked only of a representative (R-ID-3): who they are and what gives them authority."""
+
+    requester_name = StringField(_l("Your full legal name"), validators=[
+        Text(240, letters=True, required=_l("Enter your full legal name."))])
+    authority_description = TextAreaField(_l("Describe your authority"), validators=[
+        Text(2000, multiline=True, required=_l("Describe your authority, for example the court "
+                                               "and the date of your appointment."))])
 
 
 class PatientForm(WizardForm):
@@ -325,8 +321,6 @@ class StayForm(WizardForm):
     stay_from = _month(_l("About when did the stay begin? (optional)"), _l("the admission date"))
     stay_to = _month(_l("About when did it end? (optional)"), _l("the discharge date"),
                      end=True)
-    program = ChoiceField(_l("Which program?"), choices=options(PROGRAMS),
-                         validators=[required_choice(_l("Choose a program, or Not sure."))])
 
     def validate_stay_from(self, field):
         if field.data is None:
@@ -351,6 +345,11 @@ class StayForm(WizardForm):
                                      "Check both dates."))
 
 
+class ProgramForm(WizardForm):
+    program = ChoiceField(_l("Which program was the stay in?"), choices=options(PROGRAMS),
+                          validators=[required_choice(_l("Choose a program, or Not sure."))])
+
+
 class RecordsForm(WizardForm):
     scope = ChoiceField(
         _l("Which records?"),
@@ -360,12 +359,15 @@ class RecordsForm(WizardForm):
     parts = MultiCheckboxField(_l("Parts of the record"), choices=options(RECORD_PARTS))
     notes = MultiCheckboxField(_l("Therapy notes (asked for separately)"),
                                choices=options(NOTES_CHOICES))
-    records_from = _month(_l("Records from (optional)"), _l("the start date"))
-    records_to = _month(_l("Records up to (optional)"), _l("the end date"), end=True)
 
     def validate_parts(self, field):
         if self.scope.data == "chosen" and not (field.data or self.notes.data):
             raise ValidationError(_l("Choose at least one part of the record."))
+
+
+class RecordDatesForm(WizardForm):
+    records_from = _month(_l("Records from (optional)"), _l("the start date"))
+    records_to = _month(_l("Records up to (optional)"), _l("the end date"), end=True)
 
     def validate_records_to(self, field):
         if field.data and self.records_from.data and field.data < self.records_from.data:
@@ -377,11 +379,6 @@ class DeliveryForm(WizardForm):
         _l("Who should receive the records?"),
         choices=options(RECIPIENTS),
     )
-    delivery = ChoiceField(
-        _l("How should they be sent?"),
-        choices=options(DELIVERIES),
-        validators=[required_choice(_l("Choose how the records should be sent."))],
-    )
 
     def validate_recipient_type(self, field):
         # An accounting of disclosures goes to the person who asked for it.
@@ -389,6 +386,14 @@ class DeliveryForm(WizardForm):
             field.data = "patient"
         elif not field.data:
             raise ValidationError(_l("Choose who should receive the records."))
+
+
+class MethodForm(WizardForm):
+    delivery = ChoiceField(
+        _l("How should the records be sent?"),
+        choices=options(DELIVERIES),
+        validators=[required_choice(_l("Choose how the records should be sent."))],
+    )
 
 
 class RecipientForm(WizardForm):
@@ -411,7 +416,7 @@ class RecipientForm(WizardForm):
                                           validators=[Text(254)])
 
     def _by_link(self) -> bool:
-        return answer(self, "delivery", "delivery") == "download"
+        return answer(self, "method", "delivery") == "download"
 
     def validate_recipient_email(self, field):
         field.data = normalize_email(field.data)

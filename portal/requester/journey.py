@@ -90,7 +90,7 @@ def submit_request(
     requester = find_or_create_requester(session, wizard.value(answers, "contact", "email"))
     actor = identity.requester_actor(requester, client_ip)
     access_code = None
-    if wizard.to_third_party(answers) and wizard.value(answers, "delivery",
+    if wizard.to_third_party(answers) and wizard.value(answers, "method",
                                                        "delivery") == "download":
         access_code = new_access_code()
     data = wizard.build_new_request(

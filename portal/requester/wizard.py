@@ -36,12 +36,18 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("kind", forms.KindForm, _l("What you are asking for")),
     Step("who", forms.WhoForm, _l("Who is asking"), "requests/wizard/who.html"),
+    Step("authority", forms.AuthorityForm, _l("Your authority to ask"),
+         "requests/wizard/authority.html"),
     Step("patient", forms.PatientForm, _l("About the patient"), "requests/wizard/patient.html"),
     Step("contact", forms.ContactForm, _l("How we can reach you"),
          "requests/wizard/contact.html"),
-    Step("stay", forms.StayForm, _l("The stay at the program"), "requests/wizard/stay.html"),
+    Step("stay", forms.StayForm, _l("When the stay was"), "requests/wizard/stay.html"),
+    Step("program", forms.ProgramForm, _l("The program")),
     Step("records", forms.RecordsForm, _l("Which records"), "requests/wizard/records.html"),
-    Step("delivery", forms.DeliveryForm, _l("Where the records go")),
+    Step("record_dates", forms.RecordDatesForm, _l("The dates of the records"),
+         "requests/wizard/record_dates.html"),
+    Step("delivery", forms.DeliveryForm, _l("Who receives the records")),
+    Step("method", forms.MethodForm, _l("How the records are sent")),
     Step("recipient", forms.RecipientForm, _l("Who receives the records"),
          "requests/wizard/recipient.html"),
     Step("purpose", forms.PurposeForm, _l("Why you need the records")),
@@ -59,13 +65,41 @@ STEP_BY_NAME = {step.name: step for step in STEPS}
 # The wizard's parts, shown as "Part 2 of 5": a count that never changes as answers add or
 # skip steps (the consent part only applies when records go to someone else).
 SECTIONS: tuple[tuple[object, tuple[str, ...]], ...] = (
-    (_l("What you are asking for"), ("kind", "who")),
-    (_l("The patient and how to reach you"), ("patient", "contact", "stay")),
-    (_l("The records and where they go"), ("records", "delivery", "recipient", "purpose")),
+    (_l("What you are asking for"), ("kind", "who", "authority")),
+    (_l("The patient and how to reach you"), ("patient", "contact", "stay", "program")),
+    (_l("The records and where they go"), ("records", "record_dates", "delivery", "method",
+                                           "recipient", "purpose")),
     (_l("Consent to share"), ("consent", "notes_consent")),
     (_l("Proof of identity, then sign and send"), ("documents", "review", "sign")),
 )
 assert [n for _title, names in SECTIONS for n in names] == [s.name for s in STEPS]
+
+
+# Answers that moved to a page of their own (one question per page): field -> (old, new step).
+# A draft saved before the move keeps them: they are carried over when it is opened.
+MOVED_ANSWERS = {
+    "requester_name": ("who", "authority"),
+    "authority_description": ("who", "authority"),
+    "program": ("stay", "program"),
+    "records_from": ("records", "record_dates"),
+    "records_to": ("records", "record_dates"),
+    "delivery": ("delivery", "method"),
+}
+
+
+def carry_moved_answers(answers: dict) -> None:
+    """Move a draft's answers saved under their old step to their new one; a new step whose
+    answers were all checked as part of a finished old step counts as finished too."""
+    steps = answers.setdefault("steps", {})
+    moved_to: dict[str, str] = {}
+    for field, (old, new) in MOVED_ANSWERS.items():
+        if field in steps.get(old, {}):
+            steps.setdefault(new, {}).setdefault(field, steps[old].pop(field))
+            moved_to[new] = old
+    done = answers.setdefault("done", [])
+    for new, old in moved_to.items():
+        if old in done and new not in done:
+            done.append(new)
 
 
 def section_of(step_name: str) -> tuple[int, int, object]:
@@ -126,7 +160,11 @@ def applicable_steps(answers: dict) -> list[str]:
     """The step names that apply to these answers, in order."""
     names = []
     for step in STEPS:
-        if step.name in ("records", "purpose") and not is_copies(answers):
+        # An accounting goes to the person who asked: no record choices, no recipient.
+        if step.name in ("records", "record_dates", "delivery", "purpose") and not is_copies(
+                answers):
+            continue
+        if step.name == "authority" and requester_type(answers) == "patient":
             continue
         if step.name in ("recipient", "consent") and not to_third_party(answers):
             continue
@@ -202,8 +240,8 @@ def consent_scope(answers: dict, step: str) -> str:
     text = "; ".join(PART_LABELS[p] for p in parts if p not in NOTES_PARTS)
     if not text:
         text = "No records other than the therapy notes named in the separate notes consent"
-    start = date_value(answers, "records", "records_from")
-    end = date_value(answers, "records", "records_to")
+    start = date_value(answers, "record_dates", "records_from")
+    end = date_value(answers, "record_dates", "records_to")
     if start or end:
         text += f" (records dated {_span(start, end)})"
     return text
@@ -326,7 +364,7 @@ def fee_schedule() -> FeeSchedule:
 def fee_for(answers: dict) -> FeeEstimate:
     """The estimate shown before signing (R-FEE-3); a benefit appeal is free (R-FEE-5)."""
     recipient = "third_party" if to_third_party(answers) else "patient"
-    delivery = value(answers, "delivery", "delivery") or "download"
+    delivery = value(answers, "method", "delivery") or "download"
     purpose = value(answers, "purpose", "purpose") if is_copies(answers) else None
     return estimate_fee(fee_schedule(), recipient=recipient, delivery=delivery,
                         purpose=purpose or None)
@@ -372,8 +410,9 @@ def build_new_request(
     return NewRequest(
         kind=kind,
         requester_type=who,
-        requester_name=v("who", "requester_name") if who != "patient" else None,
-        authority_description=v("who", "authority_description") if who != "patient" else None,
+        requester_name=v("authority", "requester_name") if who != "patient" else None,
+        authority_description=(v("authority", "authority_description") if who != "patient"
+                               else None),
         patient_first_name=value(answers, "patient", "first_name").strip(),
         patient_last_name=value(answers, "patient", "last_name").strip(),
         patient_other_names=v("patient", "other_names"),
@@ -388,16 +427,16 @@ def build_new_request(
         **_place(answers),
         stay_from=d("stay", "stay_from"),
         stay_to=d("stay", "stay_to"),
-        program=v("stay", "program"),
+        program=v("program", "program"),
         parts=requested_parts(answers),
-        records_from=d("records", "records_from") if kind == "copies" else None,
-        records_to=d("records", "records_to") if kind == "copies" else None,
+        records_from=d("record_dates", "records_from") if kind == "copies" else None,
+        records_to=d("record_dates", "records_to") if kind == "copies" else None,
         purpose=v("purpose", "purpose") if kind == "copies" else None,
         purpose_detail=v("purpose", "purpose_detail") if kind == "copies" else None,
         fee_estimate_cents=fee.amount_cents,
         fee_waived=fee.waived,
         recipient_type="third_party" if third else "patient",
-        delivery=value(answers, "delivery", "delivery") or "download",
+        delivery=value(answers, "method", "delivery") or "download",
         recipient_name=v("recipient", "recipient_name") if third else None,
         recipient_organisation=v("recipient", "recipient_organisation") if third else None,
         recipient_address=v("recipient", "recipient_address") if third else None,

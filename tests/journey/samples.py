@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pikepdf
@@ -25,6 +26,17 @@ PATIENT_ANSWERS: dict[str, dict] = {
     "delivery": {"recipient_type": "patient", "delivery": "download"},
     "purpose": {"purpose": "personal"},
 }
+
+
+def step_answers(answers: dict, step: str) -> dict:
+    """What to post on ``step``: its own answers, or, for a question that moved to a page of its
+    own, the answers of the page that used to ask it (a step ignores fields it does not ask)."""
+    from portal.requester.wizard import MOVED_ANSWERS
+
+    if step in answers:
+        return answers[step]
+    old = next((old for old, new in MOVED_ANSWERS.values() if new == step), None)
+    return answers.get(old, {})
 
 
 def with_date(answers: dict, name: str, iso: str, *, day: bool = True) -> dict:
@@ -154,8 +166,14 @@ class Wizard:
             elif step == "review":
                 response = self.post("review")
             else:
-                response = self.post(step, answers[step])
+                response = self.post(step, step_answers(answers, step))
             assert response.status_code == 302, (step, response.get_data(as_text=True)[:3000])
+            if response.headers["Location"].rsplit("/", 1)[-1] == step:  # refused: say why
+                page = self.client.get(response.headers["Location"]).get_data(as_text=True)
+                raise AssertionError(f"the {step} step refused its answers: "
+                                     + " | ".join(re.findall(r'class="error-message"[^>]*>'
+                                                             r'(?:<span[^>]*>[^<]*</span>)?'
+                                                             r'\s*([^<]+)', page)))
 
     def sign(self, name: str = "Avery Quill"):
         return self.post("sign", {"signature_name": name, "attest": "y"})

@@ -18,7 +18,7 @@ from portal.requests.models import RosterMatch
 from portal.roster.models import RosterPatient
 from portal.roster.operations import import_roster
 from tests.foundation.test_dates import OTHER_STYLES
-from tests.journey.samples import PATIENT_ANSWERS
+from tests.journey.samples import PATIENT_ANSWERS, step_answers
 
 ROSTER_CSV = (
     b"mrn,legal_first_name,legal_last_name,other_names,dob,ssn_last4,admitted_on,"
@@ -77,13 +77,14 @@ def _journey(client, outbox, email: str) -> list[str]:
             response = record(client.post("/request/step/sign", data={
                 "signature_name": "Avery Quill", "attest": "y", "action": "next"}))
             break
-        data: dict = dict(answers.get(step, {}))
+        data: dict = dict(step_answers(answers, step))
         if step == "documents":
             from tests.journey.samples import jpeg_bytes
 
             data["photo_id"] = (io.BytesIO(jpeg_bytes()), "id.jpg")
         response = record(client.post(f"/request/step/{step}", data={**data, "action": "next"},
                                       content_type="multipart/form-data"))
+        assert response.headers["Location"].rsplit("/", 1)[-1] != step, f"{step} refused"
     record(client.get("/request/sent"))
     record(client.get("/request/sent/receipt.pdf"))
     confirm = re.search(r"https?://\S+", outbox()[-1].get_content()).group(0)

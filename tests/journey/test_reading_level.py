@@ -16,7 +16,7 @@ import textstat
 
 from tests.factories import advance_request, make_request, make_requester
 from tests.journey.clerk import ask_for_information, clerk
-from tests.journey.samples import EXECUTOR_ANSWERS, PATIENT_ANSWERS, Wizard
+from tests.journey.samples import EXECUTOR_ANSWERS, PATIENT_ANSWERS, Wizard, step_answers
 
 MAX_GRADE = 8.0
 MIN_WORDS = 100
@@ -116,7 +116,8 @@ def _requester_pages(app, client, scope, auth) -> dict[str, str]:
             elif step == "review":
                 response = walk.post("review")
             else:
-                response = walk.post(step, answers[step])
+                response = walk.post(step, step_answers(answers, step))
+            assert response.headers["Location"].rsplit("/", 1)[-1] != step, f"{step} refused"
         get("discard", "/request/discard", other)
         walk.sign("Avery Quill" if answers is PATIENT_ANSWERS else "Jordan Quill")
         get(f"sent ({answers['who']['requester_type']})", "/request/sent", other)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal.requests.models import Consent, ProofingStep, RecordRequest, WizardDraft
 from portal.rules import notices
 from portal.storage.models import StoredDocument
-from tests.journey.samples import EXECUTOR_ANSWERS, PATIENT_ANSWERS, jpeg_bytes
+from tests.journey.samples import EXECUTOR_ANSWERS, PATIENT_ANSWERS, jpeg_bytes, step_answers
 
 EXECUTOR_SLOTS = ("photo_id", "authority_proof", "death_certificate")
 
@@ -65,7 +65,7 @@ def test_wizard_urls_name_steps_only_and_never_carry_answers(wizard):
         elif step == "review":
             response = wizard.post("review")
         else:
-            response = wizard.post(step, PATIENT_ANSWERS[step])
+            response = wizard.post(step, step_answers(PATIENT_ANSWERS, step))
     for location in locations:
         assert re.fullmatch(r"/request/step/[a-z_]+", location), location
 
@@ -95,9 +95,9 @@ def test_leaving_a_page_without_a_button_saves_what_was_typed(wizard):
 
 def test_an_accounting_request_skips_the_record_choices(wizard):
     answers = {**PATIENT_ANSWERS, "kind": {"kind": "accounting"}}
-    response = wizard.fill(answers, until="delivery")
-    assert response.headers["Location"].endswith("/request/step/delivery")
-    response = wizard.post("delivery", {"delivery": "download"})
+    response = wizard.fill(answers, until="method")  # no record choices, no recipient
+    assert response.headers["Location"].endswith("/request/step/method")
+    response = wizard.post("method", {"delivery": "download"})
     assert response.headers["Location"].endswith("/request/step/documents")
 
 
@@ -129,7 +129,10 @@ def test_a_forged_parent_answer_is_refused(wizard):
 def test_a_representative_must_describe_their_authority_r_id_3(wizard):
     """R-ID-3: the representative's name and authority are part of the request."""
     wizard.fill(PATIENT_ANSWERS, until="who")
-    response = wizard.refused("who", {"requester_type": "guardian"})
+    # One question per page: the authority is asked next, of representatives only.
+    assert wizard.post("who", {"requester_type": "guardian"}).headers["Location"].endswith(
+        "/request/step/authority")
+    response = wizard.refused("authority", {})
     page = _text(response)
     assert "Enter your full legal name." in page and "Describe your authority" in page
 

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal.core.actor import SYSTEM
 from portal.requester import drafts, flow, wizard
-from tests.journey.samples import EXECUTOR_ANSWERS, PATIENT_ANSWERS
+from tests.journey.samples import EXECUTOR_ANSWERS, PATIENT_ANSWERS, step_answers
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def _answer_all(wiz, answers: dict, until: str) -> None:
     name = wizard.STEPS[0].name
     while name != until:
         assert name != "documents", "the flow tests stop before the uploads"
-        outcome = wiz.save_answer(name, _form(answers.get(name, {})))
+        outcome = wiz.save_answer(name, _form(step_answers(answers, name)))
         assert outcome.to not in (None, name), (name, outcome)
         name = outcome.to
 
@@ -103,12 +103,16 @@ def test_the_step_count_follows_the_answers_and_moves_one_at_a_time(scope, opene
         name, seen = wizard.STEPS[0].name, []
         while name != "documents":
             seen.append((name, wiz.steps.index(name) + 1, len(wiz.steps)))
-            name = wiz.save_answer(name, _form(EXECUTOR_ANSWERS.get(name, {}))).to
+            following = wiz.save_answer(name, _form(step_answers(EXECUTOR_ANSWERS, name))).to
+            assert following != name, (name, wiz.answers["invalid"])
+            name = following
         positions = [position for _name, position, _total in seen]
         assert positions == list(range(1, len(seen) + 1))
         totals = [total for _name, _position, total in seen]
         changes = [seen[i][0] for i in range(1, len(seen)) if totals[i] != totals[i - 1]]
-        assert changes == ["recipient"]  # right after the delivery answer that added it
+        # Right after the answers that add steps: a representative (their authority), then
+        # someone else receiving the records (the recipient and the consent).
+        assert changes == ["authority", "method"]
 
 
 def test_sending_with_a_step_that_no_longer_checks_out_returns_to_it(scope, opened):
@@ -144,7 +148,8 @@ def test_the_progress_count_never_changes_and_never_goes_back(wizard, answers):
         elif step == "review":
             response = wizard.post("review")
         else:
-            response = wizard.post(step, chosen[step])
+            response = wizard.post(step, step_answers(chosen, step))
+            assert response.headers["Location"].rsplit("/", 1)[-1] != step, step
     assert {total for _part, total in seen} == {5}
     parts = [part for part, _total in seen]
     assert parts == sorted(parts) and parts[0] == 1 and parts[-1] == 5
