@@ -154,3 +154,27 @@ def test_the_progress_count_never_changes_and_never_goes_back(wizard, answers):
     parts = [part for part, _total in seen]
     assert parts == sorted(parts) and parts[0] == 1 and parts[-1] == 5
     assert (4 in parts) == (answers == "executor")
+
+
+def test_a_draft_saved_before_a_question_moved_keeps_its_answer(scope, opened):
+    """A draft from before one question per page: its representative's name, program, record
+    dates and way of sending are carried to their new pages, finished where the old page was."""
+    with scope() as session:
+        wiz = opened(session)
+        wiz.answers["steps"].update({
+            "who": {"requester_type": ["executor"], "requester_name": ["Jordan Quill"],
+                    "authority_description": ["Executor, appointed 2025"]},
+            "stay": {"program": ["residential"]},
+            "delivery": {"recipient_type": ["patient"], "delivery": ["mail"]},
+        })
+        wiz.answers["done"] = ["kind", "who", "stay"]
+        wizard.carry_moved_answers(wiz.answers)
+        steps = wiz.answers["steps"]
+        assert steps["authority"] == {"requester_name": ["Jordan Quill"],
+                                      "authority_description": ["Executor, appointed 2025"]}
+        assert steps["who"] == {"requester_type": ["executor"]}
+        assert steps["program"] == {"program": ["residential"]}
+        assert steps["method"] == {"delivery": ["mail"]}
+        assert {"authority", "program"} <= set(wiz.answers["done"])
+        assert "method" not in wiz.answers["done"]  # its old page was never finished
+        assert wizard.next_step(wiz.answers) == "patient"
