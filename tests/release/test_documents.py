@@ -254,7 +254,7 @@ def test_cover_letter_carries_the_long_42_cfr_2_32_statement_r_rel_5(letterhead)
 
 def test_cover_letter_to_a_third_party_summarizes_the_consent_scope_2_32_b(letterhead):
     text = _text(d.cover_letter_pdf(samples.cover_letter(third_party=True), letterhead))
-    assert "At the written request of Maria Lopez" in text
+    assert "because Maria Lopez asked in writing and signed the consent" in text
     assert "Signed by Maria Lopez on November 20, 2026" in text
     assert "Purpose Continuing care" in text
     assert "Expires May 20, 2027" in text
