@@ -186,6 +186,7 @@ def _step_context(step: wizard.Step, answers: dict, wiz: flow.RequestWizard) -> 
         extra["fee_total"] = format_cents(fee.amount_cents)
         extra["uploaded"] = wiz.uploaded
         extra["parts"] = wizard.requested_parts(answers)
+        extra["address"] = wizard.address_lines(answers)
         extra["steps"] = wizard.applicable_steps(answers)
         extra["v"] = lambda step_name, field: wizard.value(answers, step_name, field)
         extra["dv"] = lambda step_name, field: _shown_date(answers, step_name, field)

@@ -20,7 +20,7 @@ from portal.requests.operations import NOTES_PARTS, PART_LABELS, ConsentInput, N
 from portal.rules.consent import needs_redisclosure_statement
 from portal.rules.fees import PURPOSES, CopyRates, FeeEstimate, FeeSchedule, estimate_fee
 from portal.rules.notices import CONSENT_PURPOSE_AT_REQUEST
-from portal.rules.postal import state_code, zip_code
+from portal.rules.postal import mailing_lines, state_code, zip_code
 
 
 @dataclass(frozen=True)
@@ -218,10 +218,15 @@ def typed_answers(step: Step, formdata: MultiDict) -> dict[str, list[str]]:
             for field in form if field.name != "csrf_token"}
 
 
+def _contact(answers: dict, name: str) -> str | None:
+    """A contact-page answer, trimmed; None when empty."""
+    return (value(answers, "contact", name) or "").strip() or None
+
+
 def _place(answers: dict) -> dict:
     """The end of the address: a US state and ZIP code, or a region, postal code and country."""
     def v(name):
-        return (value(answers, "contact", name) or "").strip() or None
+        return _contact(answers, name)
 
     if value(answers, "contact", "address_where") == "abroad":
         return {"address_state": v("address_region"), "address_postal_code": v("address_postcode"),
@@ -230,6 +235,17 @@ def _place(answers: dict) -> dict:
     state, zip_ = v("address_state"), v("address_postal_code")
     return {"address_state": state and (state_code(state) or state),
             "address_postal_code": zip_ and (zip_code(zip_) or zip_), "address_country": None}
+
+
+def address_lines(answers: dict) -> tuple[str, ...]:
+    """The mailing address as it will be printed on letters (the review page shows it)."""
+    place = _place(answers)
+    return mailing_lines(care_of=_contact(answers, "address_care_of"),
+                         line1=_contact(answers, "address_line1"),
+                         line2=_contact(answers, "address_line2"),
+                         city=_contact(answers, "address_city"),
+                         state=place["address_state"], postal_code=place["address_postal_code"],
+                         country=place["address_country"])
 
 
 def consent_scope(answers: dict, step: str) -> str:

@@ -303,3 +303,9 @@ def test_a_us_state_typed_by_name_is_stored_as_its_code(app, wizard):
         req = get_session().scalar(select(RecordRequest))
         assert (req.address_state, req.address_postal_code, req.address_country) == (
             "CA", "93001-1234", None)
+
+
+def test_the_review_page_shows_the_address_as_letters_will_print_it(wizard):
+    wizard.fill({**PATIENT_ANSWERS, "contact": ABROAD}, until="sign")
+    page = wizard.get("review").get_data(as_text=True)
+    assert "c/o Maria Quill, Calle Mayor 12, 3º B, Madrid 28013, SPAIN" in page
