@@ -52,8 +52,7 @@ def match_inputs_digest(query: MatchQuery, thresholds, limit: int) -> str:
 
 def has_match_run(session: Session, request_id: int) -> bool:
     """Whether the roster match ever ran for this request (read from its runs, not the trail)."""
-    return session.scalar(select(RosterMatchRun.id).where(
-        RosterMatchRun.request_id == request_id).limit(1)) is not None
+    return latest_match_run(session, request_id) is not None
 
 
 def match_runs(session: Session, request_id: int) -> list[RosterMatchRun]:
